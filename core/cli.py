@@ -1,0 +1,145 @@
+"""Command line: the same analyses as the pages, printed as JSON.
+
+One JSON object per input sentence (JSON Lines for files). Bad input exits
+with status 2 and one line on stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Iterator, Sequence
+from typing import Any, NoReturn
+
+from core.textinput import InputError, from_path, from_text
+
+EXIT_BAD_INPUT = 2
+
+
+class CliError(Exception):
+    """Bad input or options; printed as one line, exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise CliError(message)
+
+
+def _sentences(args: argparse.Namespace) -> list[str]:
+    if args.input and args.sentence:
+        raise CliError("give a sentence or --input FILE, not both")
+    if args.input:
+        return list(from_path(args.input).sentences)
+    if args.sentence is None:
+        raise CliError("give a sentence or --input FILE")
+    return list(from_text(args.sentence, source="The sentence").sentences)
+
+
+def _load(model_id: str):
+    from core.models.registry import load_encoder
+
+    return load_encoder(model_id)
+
+
+def _layer(encoder, layer: int | None) -> int:
+    layer = encoder.default_layer if layer is None else layer
+    if not 0 <= layer <= encoder.n_layers:
+        raise CliError(f"--layer must be between 0 and {encoder.n_layers} for {encoder.id}, not {layer}")
+    return layer
+
+
+def _root(value: str) -> str | int:
+    return value if value in ("auto", "reference") else int(value)
+
+
+def cmd_parse(args: argparse.Namespace) -> Iterator[dict[str, Any]]:
+    from core.perturbed_masking import analyse, decode
+
+    sentences = _sentences(args)
+    encoder = _load(args.model)
+    layer = _layer(encoder, args.layer)
+    for text in sentences:
+        analysis = analyse(encoder, text, distance=args.distance, upto_layer=layer)
+        report = decode(analysis, layer, args.decoder, args.normalisation, _root(args.root))
+        yield {
+            "model": encoder.id,
+            "layer": layer,
+            "words": list(analysis.words),
+            "heads": list(report.heads),
+            "tree": report.tree,
+            "uas_vs_spacy": report.uas,
+            "right_chain_uas": report.right_chain_uas,
+            "decoder": args.decoder,
+            "distance": args.distance,
+            "dropped_words": analysis.impact.dropped_words,
+        }
+
+
+def cmd_impact(args: argparse.Namespace) -> Iterator[dict[str, Any]]:
+    from core.perturbed_masking import analyse
+
+    sentences = _sentences(args)
+    encoder = _load(args.model)
+    layer = _layer(encoder, args.layer)
+    for text in sentences:
+        analysis = analyse(encoder, text, distance=args.distance, with_reference=False, upto_layer=layer)
+        yield {
+            "words": list(analysis.words),
+            "layer": layer,
+            "matrix": [[round(float(v), 6) for v in row] for row in analysis.impact.layer(layer)],
+            "model": encoder.id,
+            "distance": args.distance,
+        }
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from core.parsing import NORMALISATIONS
+    from core.perturbed_masking import DISTANCES
+
+    parser = _Parser(prog="python -m core", description="kexue-lab analyses from the command line.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    def common(p: argparse.ArgumentParser) -> None:
+        p.add_argument("sentence", nargs="?", help="the sentence (or use --input)")
+        p.add_argument("--input", help="a .txt (one sentence a line), .csv or .jsonl file")
+        p.add_argument("--output", help="write JSON Lines here instead of stdout")
+        p.add_argument("--model", default="e5-multilingual",
+                       help="e5-multilingual (default), minilm-en, a local folder or a Hugging Face id")
+        p.add_argument("--layer", type=int, help="0 = embeddings, L = output of block L (default: per model)")
+        p.add_argument("--distance", choices=DISTANCES, default="euclidean")
+
+    p = sub.add_parser("parse", help="dependency and constituency trees from perturbed masking")
+    common(p)
+    p.add_argument("--decoder", choices=("eisner", "mst"), default="eisner")
+    p.add_argument("--normalisation", choices=NORMALISATIONS, default="paper")
+    p.add_argument("--root", default="auto", help="auto (decoder chooses), reference (spaCy's root) or a word number")
+    p.set_defaults(run=cmd_parse)
+
+    p = sub.add_parser("impact", help="the impact matrix of one layer")
+    common(p)
+    p.set_defaults(run=cmd_impact)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from core.models.registry import ModelError
+    from core.reference import ReferenceError
+
+    out = None
+    try:
+        args = build_parser().parse_args(argv)
+        if getattr(args, "root", "auto") not in ("auto", "reference") and not str(args.root).isdigit():
+            raise CliError(f"--root must be auto, reference or a word number, not {args.root!r}")
+        results = args.run(args)
+        out = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout
+        for obj in results:
+            out.write(json.dumps(obj, ensure_ascii=False) + "\n")
+            out.flush()
+        return 0
+    except (CliError, InputError, ModelError, ReferenceError, ValueError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    finally:
+        if out is not None and out is not sys.stdout:
+            out.close()

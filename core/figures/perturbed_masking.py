@@ -1,0 +1,164 @@
+"""Plotly figures for the perturbed-masking page: data in, ``go.Figure`` out."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+
+from core.parsing import Split
+
+AGREE = "#1b9e77"
+DISAGREE = "#d95f02"
+NEUTRAL = "#4c72b0"
+MISSED = "#9a9a9a"
+
+
+def numbered(words: Sequence[str]) -> list[str]:
+    """Axis labels that keep repeated words apart: ``3 the``."""
+    return [f"{i} {w}" for i, w in enumerate(words, start=1)]
+
+
+def impact_heatmap(words: Sequence[str], matrix: np.ndarray, layer: int, distance: str) -> go.Figure:
+    """Heatmap of f(i, j): row i = the word whose representation is read, column j = the word also masked."""
+    labels = numbered(words)
+    n = len(words)
+    fig = go.Figure(
+        go.Heatmap(
+            z=np.asarray(matrix),
+            x=list(range(n)),
+            y=list(range(n)),
+            customdata=[[(words[j], words[i]) for j in range(n)] for i in range(n)],
+            colorscale="Blues",
+            colorbar={"title": {"text": distance}},
+            hovertemplate="impact of <b>%{customdata[0]}</b> on <b>%{customdata[1]}</b>: %{z:.3f}<extra></extra>",
+        )
+    )
+    axis = {"tickmode": "array", "tickvals": list(range(n)), "ticktext": labels, "showgrid": False}
+    fig.update_layout(
+        title=f"Impact matrix, layer {layer}: f(i, j) = effect of masking word j on word i",
+        xaxis={**axis, "title": {"text": "j (masked too)"}, "tickangle": -60},
+        yaxis={**axis, "title": {"text": "i (read)"}, "autorange": "reversed", "scaleanchor": "x"},
+        height=max(420, 28 * n + 160),
+        margin={"l": 10, "r": 10, "t": 60, "b": 10},
+    )
+    return fig
+
+
+def _arc(x0: float, x1: float, above: bool) -> tuple[list[float], list[float]]:
+    t = np.linspace(0, np.pi, 30)
+    mid, half = (x0 + x1) / 2, abs(x1 - x0) / 2
+    height = 0.35 + 0.25 * half
+    ys = np.sin(t) * height * (1 if above else -1)
+    xs = mid - np.cos(t) * half * np.sign(x1 - x0 or 1)
+    return list(xs), list(ys)
+
+
+def dependency_arcs(
+    words: Sequence[str],
+    heads: Sequence[int],
+    reference: Sequence[int] | None = None,
+    title: str = "Dependency tree",
+) -> go.Figure:
+    """Arcs over the sentence, head to dependent; with a reference, agreeing arcs
+    are green, disagreeing orange, and the reference's missed arcs grey below."""
+    fig = go.Figure()
+    n = len(words)
+    groups: dict[str, tuple[list[float | None], list[float | None], str]] = {}
+
+    def add(name: str, colour: str, xs: list[float], ys: list[float]) -> None:
+        gx, gy, _ = groups.setdefault(name, ([], [], colour))
+        gx.extend(xs + [None])
+        gy.extend(ys + [None])
+
+    tops_x, tops_y = [], []
+    for d, h in enumerate(heads, start=1):
+        agree = reference is not None and reference[d - 1] == h
+        name = "agrees with spaCy" if agree else ("differs from spaCy" if reference is not None else "probe arc")
+        colour = AGREE if agree else (DISAGREE if reference is not None else NEUTRAL)
+        if h == 0:
+            add(name, colour, [d - 1, d - 1], [0.1, 0.35 + 0.25 * n / 2])
+            tops_x.append(d - 1)
+            tops_y.append(0.35 + 0.25 * n / 2)
+        else:
+            xs, ys = _arc(h - 1, d - 1, above=True)
+            add(name, colour, xs, ys)
+    if reference is not None:
+        for d, h in enumerate(reference, start=1):
+            if heads[d - 1] != h and h != 0:
+                xs, ys = _arc(h - 1, d - 1, above=False)
+                add("spaCy arc the probe missed", MISSED, xs, ys)
+    for name, (xs, ys, colour) in groups.items():
+        dash = "dot" if colour == MISSED else "solid"
+        fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", name=name, line={"color": colour, "width": 2, "dash": dash},
+                                 hoverinfo="skip"))
+    # Arrow heads: a marker at each dependent.
+    fig.add_trace(go.Scatter(x=list(range(n)), y=[0.12] * n, mode="markers", showlegend=False, hoverinfo="skip",
+                             marker={"symbol": "triangle-down", "size": 7, "color": "#555"}))
+    fig.add_trace(go.Scatter(x=tops_x, y=tops_y, mode="text", text=["ROOT"] * len(tops_x), textposition="top center",
+                             showlegend=False, hoverinfo="skip"))
+    fig.add_trace(go.Scatter(
+        x=list(range(n)), y=[0] * n, mode="text", text=list(words), textfont={"size": 14}, showlegend=False,
+        customdata=[[i + 1, heads[i]] for i in range(n)],
+        hovertemplate="word %{customdata[0]}: %{text}<br>head: %{customdata[1]}<extra></extra>",
+    ))
+    low = -0.35 - 0.25 * n / 2 if reference is not None else -0.5
+    fig.update_layout(
+        title=title, height=360 + 6 * n, showlegend=True,
+        legend={"orientation": "h", "y": -0.05},
+        xaxis={"visible": False, "range": [-0.8, n - 0.2]},
+        yaxis={"visible": False, "range": [low, 0.6 + 0.25 * n / 2]},
+        margin={"l": 10, "r": 10, "t": 50, "b": 10},
+        plot_bgcolor="white",
+    )
+    return fig
+
+
+def constituency_tree(tree: Split, words: Sequence[str], title: str = "Constituency tree (MART)") -> go.Figure:
+    """The binary tree drawn top-down: leaves on a line, each split above its children."""
+    xs: list[float | None] = []
+    ys: list[float | None] = []
+
+    def place(node: Split) -> tuple[float, float]:
+        if node.at is None:
+            return float(node.start), 0.0
+        lx, ly = place(node.left)
+        rx, ry = place(node.right)
+        x, y = (lx + rx) / 2, max(ly, ry) + 1
+        xs.extend([lx, x, rx, None])
+        ys.extend([ly, y, ry, None])
+        return x, y
+
+    place(tree)
+    n = len(words)
+    fig = go.Figure(go.Scatter(x=xs, y=ys, mode="lines", line={"color": NEUTRAL, "width": 2}, hoverinfo="skip",
+                               showlegend=False))
+    fig.add_trace(go.Scatter(x=list(range(n)), y=[-0.3] * n, mode="text", text=list(words), textfont={"size": 14},
+                             showlegend=False, hoverinfo="skip"))
+    top = max((y for y in ys if y is not None), default=1)
+    fig.update_layout(
+        title=title, height=260 + 12 * n, plot_bgcolor="white",
+        xaxis={"visible": False, "range": [-0.8, n - 0.2]},
+        yaxis={"visible": False, "range": [-0.8, top + 0.5]},
+        margin={"l": 10, "r": 10, "t": 50, "b": 10},
+    )
+    return fig
+
+
+def uas_by_layer(
+    series: dict[str, Sequence[float | None]], right_chain: float | None, title: str = "Which layer knows syntax?"
+) -> go.Figure:
+    """UAS against spaCy per layer, one line per series, right-chain as a dashed line."""
+    fig = go.Figure()
+    for name, values in series.items():
+        fig.add_trace(go.Scatter(x=list(range(len(values))), y=list(values), mode="lines+markers", name=name))
+    if right_chain is not None:
+        fig.add_hline(y=right_chain, line={"dash": "dash", "color": MISSED},
+                      annotation_text=f"right-chain {right_chain:.1f}", annotation_position="top left")
+    fig.update_layout(
+        title=title, height=340, xaxis={"title": {"text": "layer (0 = embeddings)"}, "dtick": 1},
+        yaxis={"title": {"text": "UAS vs spaCy (%), punctuation excluded"}, "rangemode": "tozero"},
+        margin={"l": 10, "r": 10, "t": 50, "b": 10},
+    )
+    return fig

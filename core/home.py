@@ -1,0 +1,38 @@
+"""The lab's on-disk home (``KEXUE_LAB_HOME``) and atomic writes into it."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+
+def lab_home() -> Path:
+    """The folder holding converted models, caches and the SQLite store.
+
+    Read from ``KEXUE_LAB_HOME`` on every call, so tests can point it elsewhere.
+    """
+    root = Path(os.environ.get("KEXUE_LAB_HOME") or Path.home() / ".cache" / "kexue-lab")
+    root.mkdir(parents=True, exist_ok=True)
+    return root
+
+
+def atomic_write(path: Path, write: Callable[[Path], None]) -> Path:
+    """Write ``path`` through a temporary sibling, then rename it into place.
+
+    ``write`` receives the temporary path and must create the file there. A crash
+    half-way leaves at most a stray temporary file, never a truncated ``path``.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        write(tmp_path)
+        with open(tmp_path, "rb") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp_path, path)
+    finally:
+        tmp_path.unlink(missing_ok=True)
+    return path

@@ -1,0 +1,39 @@
+"""Home: what the lab is, the pages that exist, and the saved analyses."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import streamlit as st
+
+from core import store
+
+st.title("kexue-lab")
+st.markdown(
+    "An interactive lab for techniques from the Scientific Spaces blog ([kexue.fm](https://kexue.fm)): each page "
+    "computes one technique on your own sentences, shows it, measures it, and gives you a link that reopens the view."
+)
+
+st.subheader("Pages")
+st.page_link("pages/perturbed_masking.py", label="Perturbed masking", icon=":material/account_tree:")
+st.caption(
+    "What syntax does a BERT encoder know? The impact matrix of every layer, dependency and constituency trees "
+    "decoded from it without training, compared with spaCy's parser and the right-chain baseline. "
+    "Wu et al., ACL 2020; kexue.fm 7476."
+)
+
+st.subheader("Saved analyses")
+saved = store.list_analyses()
+if not saved:
+    st.info("Nothing saved yet. Upload a file of sentences on a page, or type several lines: the analysed corpus is "
+            "saved here and reopens from its link.")
+for item in saved:
+    when = dt.datetime.fromtimestamp(item.created).strftime("%Y-%m-%d %H:%M")
+    c1, c2 = st.columns([5, 1])
+    c1.markdown(
+        f"[{item.name}](/{item.kind}?corpus={item.id}) · {item.n_items} sentences · "
+        f"{item.params.get('model', '')} · {when}"
+    )
+    if c2.button("Delete", key=f"home.delete.{item.id}"):
+        store.delete(item.id)
+        st.rerun()

@@ -1,0 +1,258 @@
+"""Perturbed masking: what syntax does a BERT encoder know about a sentence?"""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import streamlit as st
+
+from core import store
+from core.figures import perturbed_masking as figs
+from core.models.registry import BUILTIN_ENCODERS, DEFAULT_ENCODER
+from core.parsing import DECODERS, NORMALISATIONS, to_conllu
+from core.perturbed_masking import (
+    DISTANCES,
+    MAX_WORDS,
+    SentenceAnalysis,
+    analyse,
+    corpus_uas_by_layer,
+    decode,
+    from_bytes,
+    to_bytes,
+    uas_by_layer,
+)
+from core.textinput import Sentences
+from ui.downloads import download, download_figure
+from ui.inputs import sentence_form
+from ui.models import load_or_error, model_picker
+from ui.share import publish, seed_state, share_link
+
+URL_PATH = "perturbed-masking"
+KIND = "perturbed-masking"
+EXAMPLE = "The old man who lived by the sea caught a huge fish yesterday ."
+DECODER_LABELS = {"eisner": "Eisner (projective)", "mst": "Chu-Liu/Edmonds (MST)"}
+NORM_LABELS = {"paper": "softmax as released (column j / row-j sum)", "row": "row softmax"}
+ROOT_LABELS = {"auto": "decoder chooses", "reference": "spaCy's root (gold-root setting)"}
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def cached_analysis(model_id: str, text: str, distance: str) -> SentenceAnalysis:
+    from ui.models import encoder
+
+    return analyse(encoder(model_id), text, distance=distance)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def saved_corpus(corpus_id: str) -> tuple[store.SavedAnalysis | None, list[SentenceAnalysis]]:
+    meta = store.get(corpus_id)
+    if meta is None:
+        return None, []
+    return meta, [from_bytes(payload) for _text, payload in store.items(corpus_id)]
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def corpus_layers(corpus_id: str, decoder: str, norm: str, root: str) -> tuple[list, float | None]:
+    _meta, analyses = saved_corpus(corpus_id)
+    return corpus_uas_by_layer(analyses, decoder, norm, root)
+
+
+def settings_sidebar() -> dict:
+    seed_state("pm.model", "model", DEFAULT_ENCODER)
+    seed_state("pm.distance", "distance", "euclidean", lambda v: v if v in DISTANCES else "euclidean")
+    seed_state("pm.decoder", "decoder", "eisner", lambda v: v if v in DECODERS else "eisner")
+    seed_state("pm.norm", "norm", "paper", lambda v: v if v in NORMALISATIONS else "paper")
+    seed_state("pm.root", "root", "auto", lambda v: v if v in ROOT_LABELS else "auto")
+    with st.sidebar:
+        st.subheader("Probe settings")
+        model_picker("pm.model")
+        st.radio("Distance d", DISTANCES, key="pm.distance", horizontal=True,
+                 help="How far the masked word's hidden state moves when the second word is masked too.")
+        st.selectbox("Dependency decoder", list(DECODERS), key="pm.decoder", format_func=DECODER_LABELS.get)
+        st.selectbox("Normalisation", NORMALISATIONS, key="pm.norm", format_func=NORM_LABELS.get)
+        st.selectbox("Root word", list(ROOT_LABELS), key="pm.root", format_func=ROOT_LABELS.get,
+                     help="By default the decoder picks the root: the word whose masking disturbs the others most.")
+    return {k: st.session_state[f"pm.{k}"] for k in ("model", "distance", "decoder", "norm", "root")}
+
+
+def layer_slider(n_layers: int, default: int) -> int:
+    seed_state("pm.layer", "layer", default, int)
+    if not 0 <= st.session_state["pm.layer"] <= n_layers:
+        st.session_state["pm.layer"] = min(default, n_layers)
+    return st.slider("Layer (0 = embeddings)", 0, n_layers, key="pm.layer")
+
+
+def run_corpus(sentences: Sentences, settings: dict) -> str | None:
+    enc = load_or_error(settings["model"])
+    if enc is None:
+        return None
+    bar = st.progress(0.0, text="Analysing the corpus")
+    analyses = []
+    n = len(sentences.sentences)
+    for i, text in enumerate(sentences.sentences):
+        bar.progress(i / n, text=f"Sentence {i + 1} of {n}: {text[:60]}")
+        analyses.append(analyse(enc, text, distance=settings["distance"]))
+    bar.progress(1.0, text="Scoring every layer")
+    per_layer, chain = corpus_uas_by_layer(analyses, settings["decoder"], settings["norm"], settings["root"])
+    corpus_id = store.save(
+        KIND, sentences.source,
+        {"model": settings["model"], "distance": settings["distance"], "column": sentences.column},
+        [(a.text, to_bytes(a)) for a in analyses],
+        {"uas_by_layer": per_layer, "right_chain_uas": chain},
+    )
+    bar.empty()
+    return corpus_id
+
+
+def show_sentence(analysis: SentenceAnalysis, settings: dict, default_layer: int, key: str) -> dict:
+    """The single-sentence view; returns the parse record shown (for downloads)."""
+    words = analysis.words
+    if analysis.impact.dropped_words:
+        st.warning(f"The sentence was cut to its first {len(words)} words ({analysis.impact.dropped_words} dropped): "
+                   f"the lab analyses at most {MAX_WORDS} words, within the encoder's token limit.")
+    if len(words) < 2:
+        st.info("Perturbed masking needs at least two words.")
+        return {}
+    layer = layer_slider(analysis.n_layers, default_layer)
+    report = decode(analysis, layer, settings["decoder"], settings["norm"], settings["root"])
+    ref = analysis.reference
+    card = BUILTIN_ENCODERS.get(analysis.impact.model)
+
+    c1, c2, c3 = st.columns(3)
+    c1.metric("Probe UAS vs spaCy", "n/a" if report.uas is None else f"{report.uas:.1f}")
+    c2.metric("Right-chain UAS vs spaCy", "n/a" if report.right_chain_uas is None else f"{report.right_chain_uas:.1f}")
+    c3.metric("spaCy en_core_web_sm (its own gold UAS)", "91.8")
+    st.caption("UAS in percent, punctuation excluded, against spaCy's parse of the same words (a silver reference in "
+               "spaCy's own annotation scheme). The paper: BERT-base layer 12 + Eisner, gold root, UAS 41.7 on English "
+               "PUD. " + (card.scorecard if card else ""))
+
+    left, right = st.columns([1, 1])
+    heat = figs.impact_heatmap(words, analysis.impact.layer(layer), layer, analysis.impact.distance)
+    arcs = figs.dependency_arcs(words, report.heads, ref.heads if ref else None,
+                                title=f"Dependency tree ({DECODER_LABELS[report.decoder]}), layer {layer}")
+    tree = figs.constituency_tree(report.constituency, words)
+    per_layer = figs.uas_by_layer(
+        {"probe": uas_by_layer(analysis, settings["decoder"], settings["norm"], settings["root"])},
+        report.right_chain_uas,
+    )
+    left.plotly_chart(heat, key=f"{key}.heat", width="stretch")
+    right.plotly_chart(arcs, key=f"{key}.arcs", width="stretch")
+    right.plotly_chart(tree, key=f"{key}.tree", width="stretch")
+    st.plotly_chart(per_layer, key=f"{key}.layers", width="stretch")
+    st.markdown("**Bracketed tree**")
+    st.code(report.tree, language=None)
+
+    record = {
+        "text": analysis.text, "model": analysis.impact.model, "layer": layer, "distance": analysis.impact.distance,
+        "decoder": report.decoder, "normalisation": report.normalisation, "words": list(words),
+        "heads": list(report.heads), "tree": report.tree, "uas_vs_spacy": report.uas,
+        "right_chain_uas": report.right_chain_uas, "spacy_heads": list(ref.heads) if ref else None,
+    }
+    with st.expander("Downloads", expanded=False):
+        matrix = pd.DataFrame(analysis.impact.layer(layer), index=figs.numbered(words), columns=figs.numbered(words))
+        cols = st.columns(4)
+        with cols[0]:
+            download("Matrix (CSV)", lambda: matrix.to_csv(), f"impact-layer{layer}.csv", "text/csv", f"{key}.dl.csv")
+            download("Analysis (JSON)", lambda: json.dumps(
+                {**record, "matrices": analysis.impact.matrices.tolist()}, ensure_ascii=False),
+                "analysis.json", "application/json", f"{key}.dl.json")
+        with cols[1]:
+            download("Tree (CoNLL-U)", lambda: to_conllu(words, report.heads, f"{report.decoder}, layer {layer}"),
+                     "tree.conllu", "text/plain", f"{key}.dl.conllu")
+            download("Tree (bracketed)", report.tree + "\n", "tree.txt", "text/plain", f"{key}.dl.brackets")
+        with cols[2]:
+            download_figure(heat, "impact-matrix.html", f"{key}.dl.heat", "Heatmap (HTML)")
+            download_figure(arcs, "dependency-tree.html", f"{key}.dl.arcs", "Dependency tree (HTML)")
+        with cols[3]:
+            download_figure(tree, "constituency-tree.html", f"{key}.dl.tree", "Constituency tree (HTML)")
+            download_figure(per_layer, "uas-by-layer.html", f"{key}.dl.layers", "UAS by layer (HTML)")
+    return record
+
+
+def show_corpus(corpus_id: str, settings: dict) -> dict:
+    meta, analyses = saved_corpus(corpus_id)
+    if meta is None:
+        st.error(f"No saved analysis {corpus_id!r}: it was deleted, or the link is mistyped.")
+        return {}
+    model = meta.params.get("model", "?")
+    st.subheader(f"Corpus: {meta.name}")
+    st.caption(f"{meta.n_items} sentences, encoder {model}, {meta.params.get('distance')} distance. "
+               "Saved; this page's link reopens it.")
+    per_layer, chain = corpus_layers(corpus_id, settings["decoder"], settings["norm"], settings["root"])
+    st.plotly_chart(figs.uas_by_layer({"probe (corpus)": per_layer}, chain, "Corpus UAS per layer"),
+                    key="pm.corpus.layers", width="stretch")
+    default_layer = BUILTIN_ENCODERS[model].default_layer if model in BUILTIN_ENCODERS else analyses[0].n_layers
+    seed_state("pm.layer", "layer", default_layer, int)
+    layer = min(st.session_state["pm.layer"], analyses[0].n_layers)
+    rows = []
+    for i, a in enumerate(analyses):
+        rep = decode(a, layer, settings["decoder"], settings["norm"], settings["root"]) if len(a.words) > 1 else None
+        rows.append({"#": i + 1, "sentence": a.text, "words": len(a.words),
+                     "UAS": rep.uas if rep else None, "right-chain UAS": rep.right_chain_uas if rep else None})
+    table = pd.DataFrame(rows)
+    st.markdown(f"**Sentences** (layer {layer}; click a row to open it, click a header to sort)")
+    event = st.dataframe(table, key="pm.corpus.table", on_select="rerun", selection_mode="single-row",
+                         hide_index=True, width="stretch")
+    seed_state("pm.row", "row", 0, int)
+    if event.selection.rows:
+        st.session_state["pm.row"] = int(event.selection.rows[0])
+    row = min(max(st.session_state["pm.row"], 0), len(analyses) - 1)
+    c1, c2, c3 = st.columns([1, 1, 2])
+    with c1:
+        download("Table (CSV)", lambda: table.to_csv(index=False), "corpus.csv", "text/csv", "pm.corpus.dl.csv")
+    with c2:
+        download("Parses (JSON Lines)", lambda: "".join(
+            json.dumps({"text": a.text, "words": list(a.words),
+                        "heads": list(decode(a, layer, settings["decoder"], settings["norm"], settings["root"]).heads)},
+                       ensure_ascii=False) + "\n" for a in analyses if len(a.words) > 1),
+            "corpus-parses.jsonl", "application/json", "pm.corpus.dl.jsonl")
+    with c3:
+        if st.button("Delete this saved analysis", key="pm.corpus.delete"):
+            store.delete(corpus_id)
+            saved_corpus.clear()
+            st.session_state["pm.corpus"] = None
+            st.rerun()
+    st.divider()
+    st.subheader(f"Sentence {row + 1}")
+    return show_sentence(analyses[row], settings, default_layer, key="pm.corpus.sentence")
+
+
+st.title("Perturbed masking")
+st.markdown(
+    "Mask a word, then mask a second one too, and measure how much the first word's hidden state moves: that is the "
+    "**impact** of the second word on the first (Wu et al., ACL 2020; kexue.fm 7476). The impact matrix of a sentence, "
+    "decoded, gives a dependency tree and a constituency tree without any parser training."
+)
+settings = settings_sidebar()
+seed_state("pm.sentence", "s", "" if "corpus" in st.query_params else EXAMPLE)
+seed_state("pm.corpus", "corpus", None)
+if "pm.text" not in st.session_state:
+    st.session_state["pm.text"] = st.session_state["pm.sentence"]
+
+submitted = sentence_form("pm", placeholder=EXAMPLE)
+if submitted is not None:
+    if len(submitted.sentences) == 1:
+        st.session_state["pm.sentence"] = submitted.sentences[0]
+        st.session_state["pm.corpus"] = None
+    else:
+        new_id = run_corpus(submitted, settings)
+        if new_id:
+            st.session_state["pm.corpus"] = new_id
+            st.session_state["pm.row"] = 0
+
+corpus_id = st.session_state.get("pm.corpus")
+params = {k: settings[k] for k in ("model", "distance", "decoder", "norm", "root")}
+if corpus_id:
+    show_corpus(corpus_id, settings)
+    params = {"corpus": corpus_id, "row": st.session_state.get("pm.row"), "layer": st.session_state.get("pm.layer"),
+              **{k: settings[k] for k in ("decoder", "norm", "root")}}
+elif st.session_state["pm.sentence"]:
+    enc = load_or_error(settings["model"])
+    if enc is not None:
+        with st.spinner("Masking every word and every pair of words..."):
+            analysis = cached_analysis(settings["model"], st.session_state["pm.sentence"], settings["distance"])
+        show_sentence(analysis, settings, enc.default_layer, key="pm.sentence")
+        params = {"s": st.session_state["pm.sentence"], "layer": st.session_state.get("pm.layer"), **params}
+
+publish(params)
+st.caption(f"Share this view: [{URL_PATH} link]({share_link(URL_PATH, params)}), or copy the address bar.")

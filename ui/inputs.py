@@ -1,0 +1,35 @@
+"""The shared sentence input: a form with a text box and a file upload."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from core.textinput import FILE_TYPES, MAX_SENTENCES, InputError, Sentences, from_text, from_upload
+
+
+def sentence_form(prefix: str, placeholder: str, help_text: str = "") -> Sentences | None:
+    """Draw the form; on submit return the validated sentences, else ``None``.
+
+    Errors are shown in the page with a sentence saying what to fix. The text
+    box's value lives in ``st.session_state[prefix + ".text"]``.
+    """
+    with st.form(f"{prefix}.form", border=True):
+        st.text_area(
+            "Sentence (one per line)", key=f"{prefix}.text", height=100, placeholder=placeholder,
+            help=help_text or f"Type one sentence, or several (one per line, at most {MAX_SENTENCES}).",
+        )
+        upload = st.file_uploader(
+            "...or upload sentences", type=list(FILE_TYPES), key=f"{prefix}.upload",
+            help=".txt: one sentence per line. .csv: pick the text column. .jsonl: objects with a \"text\" field.",
+        )
+        column = st.text_input("CSV text column (empty: guess)", key=f"{prefix}.column")
+        submitted = st.form_submit_button("Analyse", type="primary")
+    if not submitted:
+        return None
+    try:
+        if upload is not None:
+            return from_upload(upload.name, upload.getvalue(), column.strip() or None)
+        return from_text(st.session_state.get(f"{prefix}.text", ""))
+    except InputError as exc:
+        st.error(str(exc))
+        return None
