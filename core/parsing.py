@@ -92,20 +92,24 @@ def eisner(scores: np.ndarray) -> list[int]:
     inc_k = np.zeros((n, n, 2), dtype=int)
     for i in range(n):
         comp[i, i, :] = 0.0
+    # One diagonal (all spans of one length) at a time, vectorised over spans.
     for length in range(1, n):
-        for i in range(n - length):
-            j = i + length
-            joined = comp[i, i:j, 1] + comp[i + 1 : j + 1, j, 0]
-            k = int(np.argmax(joined))
-            best = joined[k]
-            inc[i, j, 0], inc_k[i, j, 0] = best + w[j, i], i + k
-            inc[i, j, 1], inc_k[i, j, 1] = best + w[i, j], i + k
-            left = comp[i, i:j, 0] + inc[i:j, j, 0]
-            k = int(np.argmax(left))
-            comp[i, j, 0], comp_k[i, j, 0] = left[k], i + k
-            right = inc[i, i + 1 : j + 1, 1] + comp[i + 1 : j + 1, j, 1]
-            k = int(np.argmax(right))
-            comp[i, j, 1], comp_k[i, j, 1] = right[k], i + 1 + k
+        i = np.arange(n - length)
+        j = i + length
+        k = i[:, None] + np.arange(length)[None, :]  # <int>[spans, length]: split points i..j-1
+        ii, jj = i[:, None], j[:, None]
+        joined = comp[ii, k, 1] + comp[k + 1, jj, 0]
+        best = joined.argmax(axis=1)
+        top = joined[np.arange(len(i)), best]
+        inc[i, j, 0], inc_k[i, j, 0] = top + w[j, i], i + best
+        inc[i, j, 1], inc_k[i, j, 1] = top + w[i, j], i + best
+        left = comp[ii, k, 0] + inc[k, jj, 0]
+        best = left.argmax(axis=1)
+        comp[i, j, 0], comp_k[i, j, 0] = left[np.arange(len(i)), best], i + best
+        k1 = k + 1  # split points i+1..j
+        right = inc[ii, k1, 1] + comp[k1, jj, 1]
+        best = right.argmax(axis=1)
+        comp[i, j, 1], comp_k[i, j, 1] = right[np.arange(len(i)), best], i + 1 + best
     totals = s[0, 1:] + comp[0, :, 0] + comp[:, n - 1, 1]
     r = int(np.argmax(totals))
     if not np.isfinite(totals[r]):
@@ -171,13 +175,14 @@ DECODERS = {"eisner": eisner, "mst": chu_liu_edmonds}
 def right_chain(n: int, root: int | None = None) -> list[int]:
     """The right-chain baseline: each word's head is the next word.
 
-    The last word is the root, or ``root`` (1-based) when given, which then
-    hangs from 0 while every other word still points right.
+    The last word is the root, or ``root`` (1-based) when given: that word then
+    hangs from 0, every other word still points right, and the last word, with
+    no word on its right, hangs from the root.
     """
     heads = [i + 2 for i in range(n)]
     heads[-1] = 0
     if root is not None:
-        heads[-1] = 0 if root == n else n
+        heads[-1] = 0 if root == n else root
         heads[root - 1] = 0
     return heads
 
@@ -238,32 +243,48 @@ class Split:
     right: Split | None = None
 
 
-def _block_cost(d: np.ndarray, left: range, right: range) -> float:
+class _BlockSums:
+    """O(1) sums of rectangular blocks of a matrix, from 2-D prefix sums."""
+
+    def __init__(self, d: np.ndarray) -> None:
+        self.p = np.zeros((len(d) + 1, len(d) + 1))
+        self.p[1:, 1:] = np.asarray(d, dtype=np.float64).cumsum(0).cumsum(1)
+
+    def sum(self, rows: range, cols: range) -> float:
+        if not len(rows) or not len(cols):
+            return 0.0
+        a, b, c, d = rows.start, rows.stop, cols.start, cols.stop
+        return float(self.p[b, d] - self.p[a, d] - self.p[b, c] + self.p[a, c])
+
+
+def _block_cost(sums: _BlockSums, left: range, right: range) -> float:
     cost = 0.0
     if len(left):
-        cost += d[np.ix_(left, left)].sum() / (2 * len(left))
+        cost += sums.sum(left, left) / (2 * len(left))
     if len(right):
-        cost += d[np.ix_(right, right)].sum() / (2 * len(right))
+        cost += sums.sum(right, right) / (2 * len(right))
     if len(left) and len(right):
-        cost -= d[np.ix_(left, right)].sum() / (len(left) * len(right))
-    return float(cost)
+        cost -= sums.sum(left, right) / (len(left) * len(right))
+    return cost
 
 
-def mart_split_costs(distance: np.ndarray, start: int, end: int, variant: str = "paper") -> list[float]:
+def mart_split_costs(distance: np.ndarray, start: int, end: int, variant: str = "paper",
+                     sums: _BlockSums | None = None) -> list[float]:
     """Cost of splitting words [start, end) before each word k in (start, end).
 
     ``blocks``: left = [start, k), right = [k, end).
     ``paper``: as the paper's code, the split word k is left out of both blocks:
     left = [start, k), right = (k, end).
     """
+    sums = sums or _BlockSums(distance)
     costs = []
     for k in range(start + 1, end):
         right = range(k + 1, end) if variant == "paper" else range(k, end)
-        costs.append(_block_cost(distance, range(start, k), right))
+        costs.append(_block_cost(sums, range(start, k), right))
     return costs
 
 
-def mart(distance: np.ndarray, variant: str = "paper", start: int = 0, end: int | None = None) -> Split:
+def mart(distance: np.ndarray, variant: str = "paper") -> Split:
     """Top-down binary tree minimising the MART split cost at every span.
 
     Args:
@@ -271,12 +292,16 @@ def mart(distance: np.ndarray, variant: str = "paper", start: int = 0, end: int 
     """
     if variant not in MART_VARIANTS:
         raise ValueError(f"unknown MART variant {variant!r}; choose one of {MART_VARIANTS}")
-    end = len(distance) if end is None else end
-    if end - start == 1:
-        return Split(start, end, None)
-    costs = mart_split_costs(distance, start, end, variant)
-    k = start + 1 + int(np.argmin(costs))
-    return Split(start, end, k, mart(distance, variant, start, k), mart(distance, variant, k, end))
+    sums = _BlockSums(distance)
+
+    def build(start: int, end: int) -> Split:
+        if end - start == 1:
+            return Split(start, end, None)
+        costs = mart_split_costs(distance, start, end, variant, sums)
+        k = start + 1 + int(np.argmin(costs))
+        return Split(start, end, k, build(start, k), build(k, end))
+
+    return build(0, len(distance))
 
 
 def right_branching(start: int, end: int) -> Split:

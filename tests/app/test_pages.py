@@ -1,0 +1,113 @@
+"""Headless page tests (Streamlit AppTest) with a tiny random BERT."""
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from core import store
+
+ROOT = Path(__file__).resolve().parents[2]
+PM_PAGE = str(ROOT / "pages" / "perturbed_masking.py")
+TIMEOUT = 180
+
+
+def pm_app(tiny_bert_dir, **params) -> AppTest:
+    at = AppTest.from_file(PM_PAGE, default_timeout=TIMEOUT)
+    at.query_params["model"] = str(tiny_bert_dir)
+    for k, v in params.items():
+        at.query_params[k] = v
+    return at
+
+
+def texts(at) -> str:
+    parts = [e.value for e in at.markdown] + [e.value for e in at.caption] + [e.value for e in at.error]
+    parts += [e.value for e in at.warning] + [e.value for e in at.info]
+    return "\n".join(str(p) for p in parts)
+
+
+def submit(at, text):
+    at.text_area(key="pm.text").input(text)
+    next(b for b in at.button if b.label == "Analyse").click()
+    return at.run()
+
+
+def test_router_home_lists_pages_and_saved_analyses():
+    saved = store.save("perturbed-masking", "my-corpus.txt", {"model": "minilm-en"}, [("a", b"")])
+    at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=TIMEOUT).run()
+    assert not at.exception
+    assert at.title[0].value == "kexue-lab"
+    body = texts(at)
+    assert "my-corpus.txt" in body and f"corpus={saved}" in body
+    store.delete(saved)
+
+
+def test_sentence_view_from_a_share_link(tiny_bert_dir):
+    at = pm_app(tiny_bert_dir, s="The old man caught a huge fish .", layer="1", decoder="mst").run()
+    assert not at.exception, at.exception
+    assert at.slider(key="pm.layer").value == 1
+    assert at.selectbox(key="pm.decoder").value == "mst"
+    labels = [m.label for m in at.metric]
+    assert "Probe UAS vs spaCy" in labels and "Right-chain UAS vs spaCy" in labels
+    assert len(at.get("plotly_chart")) == 4  # heatmap, arcs, constituency tree, UAS by layer
+    assert at.query_params["s"] == "The old man caught a huge fish ."
+    assert at.query_params["layer"] == "1"
+    code = at.get("code")[0].value
+    assert code.startswith("(") and code.count("(") == 7
+
+
+def test_changing_settings_reruns_without_error(tiny_bert_dir):
+    at = pm_app(tiny_bert_dir, s="The dog sat on the mat .").run()
+    at.slider(key="pm.layer").set_value(0).run()
+    at.selectbox(key="pm.norm").set_value("row").run()
+    at.selectbox(key="pm.root").set_value("reference").run()
+    at.radio(key="pm.distance").set_value("cosine").run()
+    assert not at.exception
+    assert at.query_params["distance"] == "cosine" and at.query_params["root"] == "reference"
+
+
+@pytest.mark.parametrize("text", ["", "    \n  "])
+def test_empty_input_shows_a_message(tiny_bert_dir, text):
+    at = pm_app(tiny_bert_dir, s="The dog sat .").run()
+    at = submit(at, text)
+    assert not at.exception
+    assert any("empty or only whitespace" in e.value for e in at.error)
+
+
+def test_long_sentence_is_cut_and_says_so(tiny_bert_dir):
+    at = pm_app(tiny_bert_dir).run()
+    at = submit(at, " ".join(["the dog sat on the mat"] * 11))  # 66 words
+    assert not at.exception
+    assert any("cut to its first" in w.value for w in at.warning)
+
+
+def test_several_lines_make_a_saved_corpus_that_reopens_and_deletes(tiny_bert_dir):
+    at = pm_app(tiny_bert_dir).run()
+    at = submit(at, "The dog sat on the mat .\nA big cat ran away .\nShe saw the red house .")
+    assert not at.exception, at.exception
+    corpus_id = at.query_params["corpus"]
+    saved = store.get(corpus_id)
+    assert saved.n_items == 3 and saved.params["model"] == str(tiny_bert_dir)
+    table = at.dataframe(key="pm.corpus.table").value
+    assert list(table["sentence"]) == ["The dog sat on the mat .", "A big cat ran away .", "She saw the red house ."]
+
+    again = AppTest.from_file(PM_PAGE, default_timeout=TIMEOUT)
+    again.query_params["corpus"] = corpus_id
+    again.query_params["row"] = "1"
+    again.run()
+    assert not again.exception
+    assert any("Sentence 2" == h.value for h in again.subheader)
+    next(b for b in again.button if b.label == "Delete this saved analysis").click()
+    again.run()
+    assert store.get(corpus_id) is None
+
+
+def test_unknown_corpus_and_unknown_model_give_messages(tiny_bert_dir):
+    at = AppTest.from_file(PM_PAGE, default_timeout=TIMEOUT)
+    at.query_params["corpus"] = "doesnotexist"
+    at.run()
+    assert not at.exception and any("No saved analysis" in e.value for e in at.error)
+    at = AppTest.from_file(PM_PAGE, default_timeout=TIMEOUT)
+    at.query_params["model"] = "/no/such/model/folder"
+    at.run()
+    assert not at.exception and any("No model folder" in e.value for e in at.error)

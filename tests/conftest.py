@@ -1,0 +1,63 @@
+"""Shared fixtures: an isolated lab home and a tiny random BERT (no download)."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+# Every test process writes into its own home, never the user's cache.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+TINY_WORDS = (
+    "the a dog cat sat on mat . , ran away quickly big small old man who lived by sea caught huge fish "
+    "yesterday she he it saw house red blue and with that chased is was very"
+).split()
+
+
+def build_tiny_bert(folder: Path, layers: int = 2, seed: int = 0) -> Path:
+    """A random BERT (hidden 32) with a WordPiece vocabulary of TINY_WORDS, saved as a folder."""
+    import torch
+    from transformers import BertConfig, BertModel, BertTokenizerFast
+
+    folder.mkdir(parents=True, exist_ok=True)
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *TINY_WORDS, "##s", "##ed", "##ly"]
+    (folder / "vocab.txt").write_text("\n".join(vocab) + "\n")
+    BertTokenizerFast(vocab={w: i for i, w in enumerate(vocab)}, do_lower_case=True).save_pretrained(str(folder))
+    torch.manual_seed(seed)
+    config = BertConfig(vocab_size=len(vocab), hidden_size=32, num_hidden_layers=layers, num_attention_heads=2,
+                        intermediate_size=64, max_position_embeddings=64)
+    BertModel(config).eval().save_pretrained(str(folder))
+    return folder
+
+
+@pytest.fixture(scope="session")
+def session_home(tmp_path_factory) -> Path:
+    home = tmp_path_factory.mktemp("lab-home")
+    os.environ["KEXUE_LAB_HOME"] = str(home)
+    return home
+
+
+@pytest.fixture(autouse=True)
+def lab_home(session_home, monkeypatch) -> Path:
+    monkeypatch.setenv("KEXUE_LAB_HOME", str(session_home))
+    return session_home
+
+
+@pytest.fixture(scope="session")
+def tiny_bert_dir(tmp_path_factory) -> Path:
+    return build_tiny_bert(tmp_path_factory.mktemp("tiny-bert"))
+
+
+@pytest.fixture(scope="session")
+def tiny_encoder(tiny_bert_dir):
+    from core.models.registry import load_encoder
+
+    return load_encoder(str(tiny_bert_dir))

@@ -1,0 +1,79 @@
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from core import parsing
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run_cli(*args, home):
+    env = {**os.environ, "KEXUE_LAB_HOME": str(home), "PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1"}
+    return subprocess.run([sys.executable, "-m", "core", *args], capture_output=True, text=True, env=env,
+                          cwd=ROOT, timeout=300)
+
+
+def test_parse_prints_one_json_object(tiny_bert_dir, lab_home):
+    out = run_cli("parse", "The old man caught a huge fish .", "--model", str(tiny_bert_dir), "--layer", "1",
+                  home=lab_home)
+    assert out.returncode == 0, out.stderr
+    obj = json.loads(out.stdout)
+    assert {"model", "layer", "words", "heads", "tree", "uas_vs_spacy", "right_chain_uas"} <= set(obj)
+    assert obj["layer"] == 1 and len(obj["heads"]) == len(obj["words"]) == 8
+    assert parsing.is_tree(obj["heads"])
+    assert obj["tree"].count("(") == 7  # a binary tree over 8 words
+
+
+def test_impact_matrix_and_jsonl_input(tiny_bert_dir, lab_home, tmp_path):
+    f = tmp_path / "s.jsonl"
+    f.write_text('{"text": "the dog sat ."}\n{"text": "a cat ran"}\n')
+    out = run_cli("impact", "--input", str(f), "--model", str(tiny_bert_dir), "--layer", "2", home=lab_home)
+    assert out.returncode == 0, out.stderr
+    rows = [json.loads(line) for line in out.stdout.splitlines()]
+    assert [r["words"] for r in rows] == [["the", "dog", "sat", "."], ["a", "cat", "ran"]]
+    m = rows[0]["matrix"]
+    assert len(m) == 4 and all(len(r) == 4 for r in m) and all(m[i][i] == 0 for i in range(4))
+    assert rows[0]["layer"] == 2
+
+
+def test_output_file(tiny_bert_dir, lab_home, tmp_path):
+    target = tmp_path / "out.jsonl"
+    out = run_cli("parse", "the dog sat", "--model", str(tiny_bert_dir), "--output", str(target), home=lab_home)
+    assert out.returncode == 0 and out.stdout == ""
+    assert json.loads(target.read_text())["words"] == ["the", "dog", "sat"]
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("parse", ""),
+        ("parse",),
+        ("parse", "the dog", "--layer", "99"),
+        ("parse", "the dog", "--decoder", "cky"),
+        ("parse", "the dog", "--root", "verb"),
+        ("impact", "--input", "/no/such/file.txt"),
+        ("parse", "the dog", "--model", "/no/such/model/folder"),
+        ("parse", "the dog", "--model", "nobody/no-such-model"),
+        ("frobnicate",),
+    ],
+)
+def test_bad_input_exits_2_with_one_line(args, tiny_bert_dir, lab_home):
+    args = [a if a != "--layer" else a for a in args]
+    if "--model" not in args and args[0] != "frobnicate":
+        args = [*args, "--model", str(tiny_bert_dir)]
+    out = run_cli(*args, home=lab_home)
+    assert out.returncode == 2
+    assert out.stdout == ""
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ")
+
+
+def test_binary_input_file(tiny_bert_dir, lab_home, tmp_path):
+    f = tmp_path / "x.txt"
+    f.write_bytes(b"\x00\x01binary")
+    out = run_cli("parse", "--input", str(f), "--model", str(tiny_bert_dir), home=lab_home)
+    assert out.returncode == 2 and "binary" in out.stderr

@@ -1,0 +1,59 @@
+import json
+
+import pytest
+
+from core import textinput as ti
+
+
+def test_typed_text_one_sentence_per_line():
+    s = ti.from_text("  The dog sat .  \n\n   A   cat ran .\n")
+    assert s.sentences == ("The dog sat .", "A cat ran .")
+
+
+@pytest.mark.parametrize("text", ["", "   ", "\n\t\n"])
+def test_empty_or_whitespace_text_is_refused(text):
+    with pytest.raises(ti.InputError, match="empty or only whitespace"):
+        ti.from_text(text)
+
+
+def test_too_many_sentences():
+    with pytest.raises(ti.InputError, match="at most 500"):
+        ti.from_text("\n".join(f"sentence {i}" for i in range(501)))
+
+
+def test_txt_csv_jsonl_uploads():
+    assert ti.from_upload("a.txt", b"one\ntwo\n").sentences == ("one", "two")
+    csv_data = b'id,text\n1,"Hello, world"\n2,Second one\n'
+    s = ti.from_upload("a.csv", csv_data)
+    assert s.sentences == ("Hello, world", "Second one") and s.columns == ("id", "text") and s.column == "text"
+    assert ti.from_upload("a.csv", csv_data, column="id").sentences == ("1", "2")
+    lines = "\n".join(json.dumps({"text": t, "n": i}) for i, t in enumerate(["x y", "z"]))
+    assert ti.from_upload("a.jsonl", lines.encode()).sentences == ("x y", "z")
+    assert ti.from_upload("bom.txt", "\ufeffhello".encode()).sentences == ("hello",)
+
+
+@pytest.mark.parametrize(
+    "name,data,message",
+    [
+        ("a.bin", b"abc", "upload a .txt, .csv or .jsonl"),
+        ("a.txt", b"\x00\x01\x02binary", "binary"),
+        ("a.txt", "caf\u00e9".encode("latin-1"), "not UTF-8"),
+        ("a.txt", b"x" * (ti.MAX_FILE_BYTES + 1), "MB"),
+        ("a.txt", b"  \n \n", "empty or only whitespace"),
+        ("a.csv", b"id,text\n1,hello\n", None),
+        ("a.csv", b"id,body\n1,hello\n", None),
+        ("a.jsonl", b'{"text": "ok"}\n{"body": "no"}\n', "line 2"),
+        ("a.jsonl", b'{"text": "ok"}\nnot json\n', "not valid JSON"),
+    ],
+)
+def test_bad_uploads_are_refused_with_a_reason(name, data, message):
+    if message is None:
+        ti.from_upload(name, data)  # well-formed: must not raise
+        return
+    with pytest.raises(ti.InputError, match=message):
+        ti.from_upload(name, data)
+
+
+def test_csv_missing_column_names_the_columns():
+    with pytest.raises(ti.InputError, match="its columns are id, body"):
+        ti.from_upload("a.csv", b"id,body\n1,hello\n", column="text")
