@@ -142,31 +142,79 @@ def eisner(scores: np.ndarray) -> list[int]:
     return [int(h) for h in heads]
 
 
+def _find_cycle(heads: np.ndarray) -> list[int] | None:
+    """A cycle in a head vector (node 0 is the root, heads[0] unused), or None."""
+    n = len(heads)
+    state = np.zeros(n, dtype=np.int8)  # 0 unseen, 1 on the current walk, 2 done
+    state[0] = 2
+    for start in range(1, n):
+        walk = []
+        node = start
+        while state[node] == 0:
+            state[node] = 1
+            walk.append(node)
+            node = int(heads[node])
+        if state[node] == 1:
+            return walk[walk.index(node):]
+        for v in walk:
+            state[v] = 2
+    return None
+
+
+def _max_arborescence(s: np.ndarray) -> np.ndarray:
+    """Chu-Liu/Edmonds: best arborescence rooted at node 0 of <float>[N, N] arc scores s[h, d].
+
+    Greedy best head per node; a cycle is contracted into one node (arcs into
+    it scored by what they gain over the cycle arc they replace), solved
+    recursively, and expanded.
+    """
+    n = len(s)
+    heads = np.argmax(s, axis=0)
+    heads[0] = 0
+    cycle = _find_cycle(heads)
+    if cycle is None:
+        return heads
+    in_cycle = np.zeros(n, dtype=bool)
+    in_cycle[cycle] = True
+    rest = np.flatnonzero(~in_cycle)  # includes the root 0
+    c = len(rest)  # the contracted node's index
+    cyc = np.array(cycle)
+    sub = np.full((c + 1, c + 1), -np.inf)
+    sub[:c, :c] = s[np.ix_(rest, rest)]
+    gain = s[np.ix_(rest, cyc)] - s[heads[cyc], cyc][None, :]  # [rest, cycle]
+    enter = cyc[np.argmax(gain, axis=1)]
+    sub[:c, c] = gain.max(axis=1)
+    out = s[np.ix_(cyc, rest)]  # [cycle, rest]
+    leave = cyc[np.argmax(out, axis=0)]
+    sub[c, :c] = out.max(axis=0)
+    sub_heads = _max_arborescence(sub)
+    result = heads.copy()
+    for i, v in enumerate(rest):
+        if v == 0:
+            continue
+        h = sub_heads[i]
+        result[v] = leave[i] if h == c else rest[h]
+    u = sub_heads[c]
+    result[enter[u]] = rest[u]
+    return result
+
+
 def chu_liu_edmonds(scores: np.ndarray) -> list[int]:
     """Best tree (projective or not) with one root word: Chu-Liu/Edmonds MST.
 
-    Uses networkx's maximum spanning arborescence. The single-root constraint is
-    imposed by lowering every root arc by a constant larger than any tree's
-    score range, so the best arborescence has exactly one root arc.
+    The single-root constraint is imposed by lowering every root arc by a
+    constant larger than any tree's score range, so the best arborescence has
+    exactly one root arc.
     """
-    import networkx as nx
-
-    s = np.asarray(scores, dtype=np.float64)
+    s = np.array(scores, dtype=np.float64)
     n = len(s) - 1
     if n == 1:
         return [0]
     finite = s[np.isfinite(s)]
-    penalty = (n + 1) * (float(np.ptp(finite)) + 1.0) + 1.0
-    g = nx.DiGraph()
-    for h in range(n + 1):
-        for d in range(1, n + 1):
-            if h != d and np.isfinite(s[h, d]):
-                g.add_edge(h, d, weight=s[h, d] - (penalty if h == 0 else 0.0))
-    tree = nx.maximum_spanning_arborescence(g, attr="weight", preserve_attrs=False)
-    heads = [0] * n
-    for h, d in tree.edges():
-        heads[d - 1] = h
-    return heads
+    s[0, 1:] -= (n + 1) * (float(np.ptp(finite)) + 1.0) + 1.0
+    s[:, 0] = -np.inf
+    np.fill_diagonal(s, -np.inf)
+    return [int(h) for h in _max_arborescence(s)[1:]]
 
 
 DECODERS = {"eisner": eisner, "mst": chu_liu_edmonds}

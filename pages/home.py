@@ -7,6 +7,7 @@ import datetime as dt
 import streamlit as st
 
 from core import store
+from ui.text import md_escape
 
 st.title("kexue-lab")
 st.markdown(
@@ -31,8 +32,8 @@ for item in saved:
     when = dt.datetime.fromtimestamp(item.created).strftime("%Y-%m-%d %H:%M")
     c1, c2 = st.columns([5, 1])
     c1.markdown(
-        f"[{item.name}](/{item.kind}?corpus={item.id}) · {item.n_items} sentences · "
-        f"{item.params.get('model', '')} · {when}"
+        f"[{md_escape(item.name)}](/{item.kind}?corpus={item.id}) · {item.n_items} sentences · "
+        f"{md_escape(str(item.params.get('model', '')))} · {when}"
     )
     if c2.button("Delete", key=f"home.delete.{item.id}"):
         store.delete(item.id)

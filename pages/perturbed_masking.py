@@ -27,6 +27,7 @@ from ui.downloads import download, download_figure
 from ui.inputs import sentence_form
 from ui.models import load_or_error, model_picker
 from ui.share import publish, seed_state, share_link
+from ui.text import md_escape
 
 URL_PATH = "perturbed-masking"
 KIND = "perturbed-masking"
@@ -90,7 +91,7 @@ def run_corpus(sentences: Sentences, settings: dict) -> str | None:
     analyses = []
     n = len(sentences.sentences)
     for i, text in enumerate(sentences.sentences):
-        bar.progress(i / n, text=f"Sentence {i + 1} of {n}: {text[:60]}")
+        bar.progress(i / n, text=f"Sentence {i + 1} of {n}: {md_escape(text[:60])}")
         analyses.append(analyse(enc, text, distance=settings["distance"]))
     bar.progress(1.0, text="Scoring every layer")
     per_layer, chain = corpus_uas_by_layer(analyses, settings["decoder"], settings["norm"], settings["root"])
@@ -175,8 +176,8 @@ def show_corpus(corpus_id: str, settings: dict) -> dict:
         st.error(f"No saved analysis {corpus_id!r}: it was deleted, or the link is mistyped.")
         return {}
     model = meta.params.get("model", "?")
-    st.subheader(f"Corpus: {meta.name}")
-    st.caption(f"{meta.n_items} sentences, encoder {model}, {meta.params.get('distance')} distance. "
+    st.subheader(f"Corpus: {md_escape(meta.name)}")
+    st.caption(f"{meta.n_items} sentences, encoder {md_escape(str(model))}, {meta.params.get('distance')} distance. "
                "Saved; this page's link reopens it.")
     per_layer, chain = corpus_layers(corpus_id, settings["decoder"], settings["norm"], settings["root"])
     st.plotly_chart(figs.uas_by_layer({"probe (corpus)": per_layer}, chain, "Corpus UAS per layer"),

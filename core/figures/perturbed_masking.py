@@ -20,6 +20,16 @@ def numbered(words: Sequence[str]) -> list[str]:
     return [f"{i} {w}" for i, w in enumerate(words, start=1)]
 
 
+def word_positions(words: Sequence[str]) -> list[float]:
+    """x of each word's centre, spaced by word length so long words never overlap."""
+    xs, cursor = [], 0.0
+    for w in words:
+        width = max(len(w), 2) * 0.7 + 1.5
+        xs.append(cursor + width / 2)
+        cursor += width
+    return xs
+
+
 def impact_heatmap(words: Sequence[str], matrix: np.ndarray, layer: int, distance: str) -> go.Figure:
     """Heatmap of f(i, j): row i = the word whose representation is read, column j = the word also masked."""
     labels = numbered(words)
@@ -46,11 +56,11 @@ def impact_heatmap(words: Sequence[str], matrix: np.ndarray, layer: int, distanc
     return fig
 
 
-def _arc(x0: float, x1: float, above: bool) -> tuple[list[float], list[float]]:
+def _arc(x0: float, x1: float, above: bool, base: float = 0.25) -> tuple[list[float], list[float]]:
     t = np.linspace(0, np.pi, 30)
     mid, half = (x0 + x1) / 2, abs(x1 - x0) / 2
-    height = 0.35 + 0.25 * half
-    ys = np.sin(t) * height * (1 if above else -1)
+    height = 0.6 + 0.35 * half
+    ys = base + np.sin(t) * height if above else -base - np.sin(t) * height
     xs = mid - np.cos(t) * half * np.sign(x1 - x0 or 1)
     return list(xs), list(ys)
 
@@ -65,6 +75,8 @@ def dependency_arcs(
     are green, disagreeing orange, and the reference's missed arcs grey below."""
     fig = go.Figure()
     n = len(words)
+    px = word_positions(words)
+    span = px[-1] - px[0] if n > 1 else 1.0
     groups: dict[str, tuple[list[float | None], list[float | None], str]] = {}
 
     def add(name: str, colour: str, xs: list[float], ys: list[float]) -> None:
@@ -78,37 +90,38 @@ def dependency_arcs(
         name = "agrees with spaCy" if agree else ("differs from spaCy" if reference is not None else "probe arc")
         colour = AGREE if agree else (DISAGREE if reference is not None else NEUTRAL)
         if h == 0:
-            add(name, colour, [d - 1, d - 1], [0.1, 0.35 + 0.25 * n / 2])
-            tops_x.append(d - 1)
-            tops_y.append(0.35 + 0.25 * n / 2)
+            top = 0.85 + 0.35 * span / 2
+            add(name, colour, [px[d - 1], px[d - 1]], [0.25, top])
+            tops_x.append(px[d - 1])
+            tops_y.append(top)
         else:
-            xs, ys = _arc(h - 1, d - 1, above=True)
+            xs, ys = _arc(px[h - 1], px[d - 1], above=True)
             add(name, colour, xs, ys)
     if reference is not None:
         for d, h in enumerate(reference, start=1):
             if heads[d - 1] != h and h != 0:
-                xs, ys = _arc(h - 1, d - 1, above=False)
+                xs, ys = _arc(px[h - 1], px[d - 1], above=False)
                 add("spaCy arc the probe missed", MISSED, xs, ys)
     for name, (xs, ys, colour) in groups.items():
         dash = "dot" if colour == MISSED else "solid"
         fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", name=name, line={"color": colour, "width": 2, "dash": dash},
                                  hoverinfo="skip"))
     # Arrow heads: a marker at each dependent.
-    fig.add_trace(go.Scatter(x=list(range(n)), y=[0.12] * n, mode="markers", showlegend=False, hoverinfo="skip",
+    fig.add_trace(go.Scatter(x=px, y=[0.3] * n, mode="markers", showlegend=False, hoverinfo="skip",
                              marker={"symbol": "triangle-down", "size": 7, "color": "#555"}))
     fig.add_trace(go.Scatter(x=tops_x, y=tops_y, mode="text", text=["ROOT"] * len(tops_x), textposition="top center",
                              showlegend=False, hoverinfo="skip"))
     fig.add_trace(go.Scatter(
-        x=list(range(n)), y=[0] * n, mode="text", text=list(words), textfont={"size": 14}, showlegend=False,
+        x=px, y=[0] * n, mode="text", text=list(words), textfont={"size": 14}, showlegend=False,
         customdata=[[i + 1, heads[i]] for i in range(n)],
         hovertemplate="word %{customdata[0]}: %{text}<br>head: %{customdata[1]}<extra></extra>",
     ))
-    low = -0.35 - 0.25 * n / 2 if reference is not None else -0.5
+    low = -0.9 - 0.35 * span / 2 if reference is not None else -0.6
     fig.update_layout(
-        title=title, height=360 + 6 * n, showlegend=True,
-        legend={"orientation": "h", "y": -0.05},
-        xaxis={"visible": False, "range": [-0.8, n - 0.2]},
-        yaxis={"visible": False, "range": [low, 0.6 + 0.25 * n / 2]},
+        title=title, height=380 + 4 * n, showlegend=True,
+        legend={"orientation": "h", "y": -0.02},
+        xaxis={"visible": False, "range": [px[0] - 2, px[-1] + 2] if n else [0, 1]},
+        yaxis={"visible": False, "range": [low, 1.3 + 0.35 * span / 2]},
         margin={"l": 10, "r": 10, "t": 50, "b": 10},
         plot_bgcolor="white",
     )
@@ -119,10 +132,11 @@ def constituency_tree(tree: Split, words: Sequence[str], title: str = "Constitue
     """The binary tree drawn top-down: leaves on a line, each split above its children."""
     xs: list[float | None] = []
     ys: list[float | None] = []
+    px = word_positions(words)
 
     def place(node: Split) -> tuple[float, float]:
         if node.at is None:
-            return float(node.start), 0.0
+            return px[node.start], 0.0
         lx, ly = place(node.left)
         rx, ry = place(node.right)
         x, y = (lx + rx) / 2, max(ly, ry) + 1
@@ -134,12 +148,12 @@ def constituency_tree(tree: Split, words: Sequence[str], title: str = "Constitue
     n = len(words)
     fig = go.Figure(go.Scatter(x=xs, y=ys, mode="lines", line={"color": NEUTRAL, "width": 2}, hoverinfo="skip",
                                showlegend=False))
-    fig.add_trace(go.Scatter(x=list(range(n)), y=[-0.3] * n, mode="text", text=list(words), textfont={"size": 14},
+    fig.add_trace(go.Scatter(x=px, y=[-0.3] * n, mode="text", text=list(words), textfont={"size": 14},
                              showlegend=False, hoverinfo="skip"))
     top = max((y for y in ys if y is not None), default=1)
     fig.update_layout(
         title=title, height=260 + 12 * n, plot_bgcolor="white",
-        xaxis={"visible": False, "range": [-0.8, n - 0.2]},
+        xaxis={"visible": False, "range": [px[0] - 2, px[-1] + 2] if n else [0, 1]},
         yaxis={"visible": False, "range": [-0.8, top + 0.5]},
         margin={"l": 10, "r": 10, "t": 50, "b": 10},
     )

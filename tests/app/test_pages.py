@@ -111,3 +111,11 @@ def test_unknown_corpus_and_unknown_model_give_messages(tiny_bert_dir):
     at.query_params["model"] = "/no/such/model/folder"
     at.run()
     assert not at.exception and any("No model folder" in e.value for e in at.error)
+
+
+def test_user_text_is_shown_as_text_not_markup():
+    saved = store.save("perturbed-masking", "**bold** <b>x</b> :red[alarm].txt", {"model": "m"}, [("a", b"")])
+    at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=TIMEOUT).run()
+    shown = next(m.value for m in at.markdown if "corpus=" + saved in m.value)
+    assert "\\*\\*bold\\*\\*" in shown and "\\<b\\>" in shown and "\\:red\\[alarm\\]" in shown
+    store.delete(saved)

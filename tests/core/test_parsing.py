@@ -111,3 +111,39 @@ def test_brackets_escape_parentheses_and_conllu():
     lines = P.to_conllu(["a", "b"], [2, 0]).strip().splitlines()
     assert lines[0] == "# text = a b"
     assert lines[1].split("\t")[6] == "2" and lines[2].split("\t")[7] == "root"
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_mst_matches_brute_force_on_many_cyclic_cases(seed):
+    # Scores that favour mutual arcs make greedy heads form cycles, exercising contraction.
+    rng = np.random.default_rng(seed)
+    n = 5
+    scores = rng.normal(size=(n + 1, n + 1))
+    scores[1:, 1:] += 2 * (scores[1:, 1:] + scores[1:, 1:].T > 0)
+    scores[:, 0] = -np.inf
+    np.fill_diagonal(scores, -np.inf)
+    best_any = max(P.tree_score(scores, t) for t in TREES[n])
+    heads = P.chu_liu_edmonds(scores)
+    assert P.is_tree(heads)
+    assert P.tree_score(scores, heads) == pytest.approx(best_any)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_mst_agrees_with_networkx_on_long_sentences(seed):
+    import networkx as nx
+
+    rng = np.random.default_rng(seed)
+    n = 25
+    scores = P.arc_scores(P.normalise_impact(rng.random((n, n)) * 5))
+    ours = P.chu_liu_edmonds(scores)
+    g = nx.DiGraph()
+    penalty = 1e3
+    for h in range(n + 1):
+        for d in range(1, n + 1):
+            if h != d:
+                g.add_edge(h, d, weight=scores[h, d] - (penalty if h == 0 else 0))
+    tree = nx.maximum_spanning_arborescence(g)
+    theirs = [0] * n
+    for h, d in tree.edges():
+        theirs[d - 1] = h
+    assert P.tree_score(scores, ours) == pytest.approx(P.tree_score(scores, theirs))

@@ -1,0 +1,107 @@
+"""Real-browser tests: Debian's chromium driven by Playwright against a fresh server."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = "/usr/bin/chromium"
+ARTIFACTS = ROOT / "artifacts" / "e2e"
+SENTENCE = "The old man who lived by the sea caught a huge fish yesterday ."
+
+pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium is not installed")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(session_home):
+    port = free_port()
+    env = {**os.environ, "KEXUE_LAB_HOME": str(session_home), "HF_HUB_OFFLINE": "1"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ui.serve", "--server.port", str(port), "--server.headless", "true"],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).status == 200:
+                break
+        except OSError:
+            time.sleep(0.5)
+    else:
+        proc.kill()
+        pytest.fail("the dashboard did not start within 60 s")
+    yield url
+    proc.terminate()
+    proc.wait(timeout=20)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync"],
+        )
+        yield b
+        b.close()
+
+
+def test_first_deep_link_on_a_fresh_server_routes_through_the_router(server, browser):
+    """The very first request is a deep link; it must render the page, not 'page not found'."""
+    from urllib.parse import quote
+
+    page = browser.new_page(viewport={"width": 1400, "height": 2400})
+    page.goto(f"{server}/perturbed-masking?s={quote(SENTENCE)}&layer=3&decoder=eisner")
+    page.wait_for_selector(".js-plotly-plot", timeout=180_000)
+    page.wait_for_selector("text=Impact matrix, layer 3", timeout=60_000)
+    page.wait_for_timeout(1500)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "perturbed-masking.png"), full_page=True)
+    body = page.inner_text("body")
+    assert "Page not found" not in body
+    assert "Probe UAS vs spaCy" in body
+    # The router's navigation (not the pages/ folder's) is in the sidebar.
+    nav = page.locator("[data-testid='stSidebarNav']").inner_text()
+    assert "Home" in nav and "Perturbed masking" in nav and "dashboard" not in nav
+    assert "layer=3" in page.url and "s=The+old+man" in page.url
+    page.close()
+
+
+def test_binary_upload_shows_a_message(server, browser, tmp_path):
+    page = browser.new_page(viewport={"width": 1400, "height": 1600})
+    page.goto(f"{server}/perturbed-masking?model=minilm-en&s=The+dog+sat+.")
+    page.wait_for_selector(".js-plotly-plot", timeout=180_000)
+    bad = tmp_path / "sentences.txt"
+    bad.write_bytes(b"\x00\x01\x02\x03 not text")
+    page.locator("input[type=file]").set_input_files(str(bad))
+    page.wait_for_selector("text=sentences.txt", timeout=30_000)
+    page.get_by_role("button", name="Analyse").click()
+    page.wait_for_selector("text=looks like a binary file", timeout=60_000)
+    page.close()
+
+
+def test_home_page_links_the_technique(server, browser):
+    page = browser.new_page()
+    page.goto(server)
+    page.wait_for_selector("text=Saved analyses", timeout=60_000)
+    page.get_by_role("link", name="Perturbed masking").first.click()
+    page.wait_for_url("**/perturbed-masking**", timeout=30_000)
+    page.close()
