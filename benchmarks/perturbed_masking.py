@@ -51,11 +51,11 @@ def encoder_flops(config, sequences: int, tokens: int, layers: int) -> float:
     return float(sequences * tokens * layers * per_token)
 
 
-def timed(fn, repeats: int = 1) -> float:
+def timed(fn, *args, repeats: int = 1) -> float:
     best = float("inf")
     for _ in range(repeats):
         t = time.perf_counter()
-        fn()
+        fn(*args)
         best = min(best, time.perf_counter() - t)
     return best
 
@@ -88,9 +88,9 @@ def main() -> dict:
             pieces = word_pieces(encoder, TEXT[:n])
             repeats = 3 if n <= 20 else 1
             impact_matrices(encoder, word_pieces(encoder, TEXT[:4]))  # warm-up
-            batched = timed(lambda: impact_matrices(encoder, pieces), repeats)
-            looped = timed(lambda: loop(encoder, pieces), 1)
-            paper = timed(lambda: paper_layout(encoder, pieces), 1 if n > 10 else 2)
+            batched = timed(impact_matrices, encoder, pieces, repeats=repeats)
+            looped = timed(loop, encoder, pieces)
+            paper = timed(paper_layout, encoder, pieces, repeats=1 if n > 10 else 2)
             sequences = n + n * (n - 1) // 2
             flops = encoder_flops(encoder.model.config, sequences, len(pieces.input_ids), encoder.n_layers)
             key = f"{short}_n{n}"

@@ -35,6 +35,7 @@ EXAMPLE = "The old man who lived by the sea caught a huge fish yesterday ."
 DECODER_LABELS = {"eisner": "Eisner (projective)", "mst": "Chu-Liu/Edmonds (MST)"}
 NORM_LABELS = {"paper": "softmax as released (column j / row-j sum)", "row": "row softmax"}
 ROOT_LABELS = {"auto": "decoder chooses", "reference": "spaCy's root (gold-root setting)"}
+ROOT_SERIES = {"auto": "probe, decoder's root", "reference": "probe, spaCy's root given"}
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
@@ -132,14 +133,15 @@ def show_sentence(analysis: SentenceAnalysis, settings: dict, default_layer: int
     arcs = figs.dependency_arcs(words, report.heads, ref.heads if ref else None,
                                 title=f"Dependency tree ({DECODER_LABELS[report.decoder]}), layer {layer}")
     tree = figs.constituency_tree(report.constituency, words)
-    per_layer = figs.uas_by_layer(
-        {"probe": uas_by_layer(analysis, settings["decoder"], settings["norm"], settings["root"])},
-        report.right_chain_uas,
-    )
+    series = {ROOT_SERIES[settings["root"]]: uas_by_layer(analysis, settings["decoder"], settings["norm"],
+                                                          settings["root"])}
+    if settings["root"] == "auto" and ref is not None:
+        series[ROOT_SERIES["reference"]] = uas_by_layer(analysis, settings["decoder"], settings["norm"], "reference")
+    per_layer = figs.uas_by_layer(series, report.right_chain_uas)
     left.plotly_chart(heat, key=f"{key}.heat", width="stretch")
-    right.plotly_chart(arcs, key=f"{key}.arcs", width="stretch")
-    right.plotly_chart(tree, key=f"{key}.tree", width="stretch")
-    st.plotly_chart(per_layer, key=f"{key}.layers", width="stretch")
+    right.plotly_chart(per_layer, key=f"{key}.layers", width="stretch")
+    st.plotly_chart(arcs, key=f"{key}.arcs", width="stretch")
+    st.plotly_chart(tree, key=f"{key}.tree", width="stretch")
     st.markdown("**Bracketed tree**")
     st.code(report.tree, language=None)
 

@@ -24,7 +24,7 @@ def word_positions(words: Sequence[str]) -> list[float]:
     """x of each word's centre, spaced by word length so long words never overlap."""
     xs, cursor = [], 0.0
     for w in words:
-        width = max(len(w), 2) * 0.7 + 1.5
+        width = max(len(w), 2) * 0.8 + 1.5
         xs.append(cursor + width / 2)
         cursor += width
     return xs
@@ -118,10 +118,10 @@ def dependency_arcs(
     ))
     low = -0.9 - 0.35 * span / 2 if reference is not None else -0.6
     fig.update_layout(
-        title=title, height=380 + 4 * n, showlegend=True,
+        title=title, height=420, showlegend=True,
         legend={"orientation": "h", "y": -0.02},
         xaxis={"visible": False, "range": [px[0] - 2, px[-1] + 2] if n else [0, 1]},
-        yaxis={"visible": False, "range": [low, 1.3 + 0.35 * span / 2]},
+        yaxis={"visible": False, "range": [low, 1.6 + 0.4 * span / 2]},
         margin={"l": 10, "r": 10, "t": 50, "b": 10},
         plot_bgcolor="white",
     )
@@ -152,7 +152,7 @@ def constituency_tree(tree: Split, words: Sequence[str], title: str = "Constitue
                              showlegend=False, hoverinfo="skip"))
     top = max((y for y in ys if y is not None), default=1)
     fig.update_layout(
-        title=title, height=260 + 12 * n, plot_bgcolor="white",
+        title=title, height=320 + 6 * n, plot_bgcolor="white",
         xaxis={"visible": False, "range": [px[0] - 2, px[-1] + 2] if n else [0, 1]},
         yaxis={"visible": False, "range": [-0.8, top + 0.5]},
         margin={"l": 10, "r": 10, "t": 50, "b": 10},
@@ -171,7 +171,8 @@ def uas_by_layer(
         fig.add_hline(y=right_chain, line={"dash": "dash", "color": MISSED},
                       annotation_text=f"right-chain {right_chain:.1f}", annotation_position="top left")
     fig.update_layout(
-        title=title, height=340, xaxis={"title": {"text": "layer (0 = embeddings)"}, "dtick": 1},
+        title=title, height=380, xaxis={"title": {"text": "layer (0 = embeddings)"}, "dtick": 1},
+        legend={"orientation": "h", "y": -0.3},
         yaxis={"title": {"text": "UAS vs spaCy (%), punctuation excluded"}, "rangemode": "tozero"},
         margin={"l": 10, "r": 10, "t": 50, "b": 10},
     )

