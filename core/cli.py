@@ -50,7 +50,13 @@ def _layer(encoder, layer: int | None) -> int:
 
 
 def _root(value: str) -> str | int:
-    return value if value in ("auto", "reference") else int(value)
+    from core.perturbed_masking import ROOT_CHOICES
+
+    if value in ROOT_CHOICES:
+        return value
+    if not value.isdigit():
+        raise CliError(f"--root must be auto, reference or a word number, not {value!r}")
+    return int(value)
 
 
 def cmd_parse(args: argparse.Namespace) -> Iterator[dict[str, Any]]:
@@ -61,7 +67,7 @@ def cmd_parse(args: argparse.Namespace) -> Iterator[dict[str, Any]]:
     layer = _layer(encoder, args.layer)
     for text in sentences:
         analysis = analyse(encoder, text, distance=args.distance, upto_layer=layer)
-        report = decode(analysis, layer, args.decoder, args.normalisation, _root(args.root))
+        report = decode(analysis, layer, args.decoder, args.normalisation, args.root)
         yield {
             "model": encoder.id,
             "layer": layer,
@@ -129,8 +135,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     out = None
     try:
         args = build_parser().parse_args(argv)
-        if getattr(args, "root", "auto") not in ("auto", "reference") and not str(args.root).isdigit():
-            raise CliError(f"--root must be auto, reference or a word number, not {args.root!r}")
+        if hasattr(args, "root"):
+            args.root = _root(args.root)
         results = args.run(args)
         out = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout
         for obj in results:

@@ -25,7 +25,6 @@ from dataclasses import dataclass
 import numpy as np
 
 NORMALISATIONS = ("paper", "row")
-ROOT_AUTO = None
 
 
 def normalise_impact(matrix: np.ndarray, mode: str = "paper") -> np.ndarray:
@@ -51,7 +50,7 @@ def normalise_impact(matrix: np.ndarray, mode: str = "paper") -> np.ndarray:
     return np.divide(e, row_sums[None, :], out=np.zeros_like(e), where=row_sums[None, :] > 0)
 
 
-def arc_scores(preferences: np.ndarray, root: int | None = ROOT_AUTO) -> np.ndarray:
+def arc_scores(preferences: np.ndarray, root: int | None = None) -> np.ndarray:
     """Arc scores <float>[n + 1, n + 1] from normalised impacts <float>[n, n].
 
     ``root`` (1-based) forces that word to be the root; ``None`` lets the decoder

@@ -34,8 +34,13 @@ KIND = "perturbed-masking"
 EXAMPLE = "The old man who lived by the sea caught a huge fish yesterday ."
 DECODER_LABELS = {"eisner": "Eisner (projective)", "mst": "Chu-Liu/Edmonds (MST)"}
 NORM_LABELS = {"paper": "softmax as released (column j / row-j sum)", "row": "row softmax"}
-ROOT_LABELS = {"auto": "decoder chooses", "reference": "spaCy's root (gold-root setting)"}
-ROOT_SERIES = {"auto": "probe, decoder's root", "reference": "probe, spaCy's root given"}
+ROOT_LABELS = {"auto": "decoder chooses", "reference": "spaCy's root (gold-root setting)", "word": "a word I pick"}
+ROOT_SERIES = {"auto": "probe, decoder's root", "reference": "probe, spaCy's root given", "word": "probe, your root"}
+
+
+def corpus_root(settings: dict) -> str:
+    """A picked word means nothing across sentences: corpus scores let the decoder choose."""
+    return "auto" if settings["root"] == "word" else settings["root"]
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
@@ -95,7 +100,7 @@ def run_corpus(sentences: Sentences, settings: dict) -> str | None:
         bar.progress(i / n, text=f"Sentence {i + 1} of {n}: {md_escape(text[:60])}")
         analyses.append(analyse(enc, text, distance=settings["distance"]))
     bar.progress(1.0, text="Scoring every layer")
-    per_layer, chain = corpus_uas_by_layer(analyses, settings["decoder"], settings["norm"], settings["root"])
+    per_layer, chain = corpus_uas_by_layer(analyses, settings["decoder"], settings["norm"], corpus_root(settings))
     corpus_id = store.save(
         KIND, sentences.source,
         {"model": settings["model"], "distance": settings["distance"], "column": sentences.column},
@@ -116,7 +121,14 @@ def show_sentence(analysis: SentenceAnalysis, settings: dict, default_layer: int
         st.info("Perturbed masking needs at least two words.")
         return {}
     layer = layer_slider(analysis.n_layers, default_layer)
-    report = decode(analysis, layer, settings["decoder"], settings["norm"], settings["root"])
+    root = settings["root"]
+    if root == "word":
+        seed_state("pm.root_word", "rootword", 1, int)
+        if not 1 <= st.session_state["pm.root_word"] <= len(words):
+            st.session_state["pm.root_word"] = 1
+        root = st.selectbox("Root word", list(range(1, len(words) + 1)), key="pm.root_word",
+                            format_func=lambda i: f"{i} {words[i - 1]}")
+    report = decode(analysis, layer, settings["decoder"], settings["norm"], root)
     ref = analysis.reference
     card = BUILTIN_ENCODERS.get(analysis.impact.model)
 
@@ -133,8 +145,7 @@ def show_sentence(analysis: SentenceAnalysis, settings: dict, default_layer: int
     arcs = figs.dependency_arcs(words, report.heads, ref.heads if ref else None,
                                 title=f"Dependency tree ({DECODER_LABELS[report.decoder]}), layer {layer}")
     tree = figs.constituency_tree(report.constituency, words)
-    series = {ROOT_SERIES[settings["root"]]: uas_by_layer(analysis, settings["decoder"], settings["norm"],
-                                                          settings["root"])}
+    series = {ROOT_SERIES[settings["root"]]: uas_by_layer(analysis, settings["decoder"], settings["norm"], root)}
     if settings["root"] == "auto" and ref is not None:
         series[ROOT_SERIES["reference"]] = uas_by_layer(analysis, settings["decoder"], settings["norm"], "reference")
     per_layer = figs.uas_by_layer(series, report.right_chain_uas)
@@ -181,7 +192,7 @@ def show_corpus(corpus_id: str, settings: dict) -> dict:
     st.subheader(f"Corpus: {md_escape(meta.name)}")
     st.caption(f"{meta.n_items} sentences, encoder {md_escape(str(model))}, {meta.params.get('distance')} distance. "
                "Saved; this page's link reopens it.")
-    per_layer, chain = corpus_layers(corpus_id, settings["decoder"], settings["norm"], settings["root"])
+    per_layer, chain = corpus_layers(corpus_id, settings["decoder"], settings["norm"], corpus_root(settings))
     st.plotly_chart(figs.uas_by_layer({"probe (corpus)": per_layer}, chain, "Corpus UAS per layer"),
                     key="pm.corpus.layers", width="stretch")
     default_layer = BUILTIN_ENCODERS[model].default_layer if model in BUILTIN_ENCODERS else analyses[0].n_layers
@@ -189,7 +200,7 @@ def show_corpus(corpus_id: str, settings: dict) -> dict:
     layer = min(st.session_state["pm.layer"], analyses[0].n_layers)
     rows = []
     for i, a in enumerate(analyses):
-        rep = decode(a, layer, settings["decoder"], settings["norm"], settings["root"]) if len(a.words) > 1 else None
+        rep = decode(a, layer, settings["decoder"], settings["norm"], corpus_root(settings)) if len(a.words) > 1 else None
         rows.append({"#": i + 1, "sentence": a.text, "words": len(a.words),
                      "UAS": rep.uas if rep else None, "right-chain UAS": rep.right_chain_uas if rep else None})
     table = pd.DataFrame(rows)
@@ -206,7 +217,8 @@ def show_corpus(corpus_id: str, settings: dict) -> dict:
     with c2:
         download("Parses (JSON Lines)", lambda: "".join(
             json.dumps({"text": a.text, "words": list(a.words),
-                        "heads": list(decode(a, layer, settings["decoder"], settings["norm"], settings["root"]).heads)},
+                        "heads": list(decode(a, layer, settings["decoder"], settings["norm"],
+                                             corpus_root(settings)).heads)},
                        ensure_ascii=False) + "\n" for a in analyses if len(a.words) > 1),
             "corpus-parses.jsonl", "application/json", "pm.corpus.dl.jsonl")
     with c3:
@@ -257,5 +269,7 @@ elif st.session_state["pm.sentence"]:
         show_sentence(analysis, settings, enc.default_layer, key="pm.sentence")
         params = {"s": st.session_state["pm.sentence"], "layer": st.session_state.get("pm.layer"), **params}
 
+if settings["root"] == "word":
+    params["rootword"] = st.session_state.get("pm.root_word")
 publish(params)
 st.caption(f"Share this view: [{URL_PATH} link]({share_link(URL_PATH, params)}), or copy the address bar.")

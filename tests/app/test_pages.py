@@ -1,11 +1,13 @@
 """Headless page tests (Streamlit AppTest) with a tiny random BERT."""
 
+import json
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from core import store
+from core.figures.perturbed_masking import word_positions
 
 ROOT = Path(__file__).resolve().parents[2]
 PM_PAGE = str(ROOT / "pages" / "perturbed_masking.py")
@@ -119,3 +121,49 @@ def test_user_text_is_shown_as_text_not_markup():
     shown = next(m.value for m in at.markdown if "corpus=" + saved in m.value)
     assert "\\*\\*bold\\*\\*" in shown and "\\<b\\>" in shown and "\\:red\\[alarm\\]" in shown
     store.delete(saved)
+
+
+def test_the_user_can_pick_the_root_word(tiny_bert_dir):
+    at = pm_app(tiny_bert_dir, s="The old man caught a huge fish .", root="word", rootword="4").run()
+    assert not at.exception, at.exception
+    assert at.selectbox(key="pm.root_word").value == 4
+    words = ["The", "old", "man", "caught", "a", "huge", "fish", "."]
+    arcs = next(json.loads(c.proto.spec) for c in at.get("plotly_chart") if "Dependency tree" in c.proto.spec)
+    root_marker = next(t for t in arcs["data"] if t.get("text") == ["ROOT"])
+    assert root_marker["x"] == [word_positions(words)[3]]
+    at.selectbox(key="pm.root_word").set_value(3).run()
+    assert not at.exception and at.query_params["rootword"] == "3"
+
+
+def upload(at, name, data, column=""):
+    at.file_uploader(key="pm.upload").upload(name, data, "application/octet-stream")
+    at.text_input(key="pm.column").input(column)
+    next(b for b in at.button if b.label == "Analyse").click()
+    return at.run()
+
+
+@pytest.mark.parametrize(
+    "name,data,column,message",
+    [
+        ("bad.txt", "caf\u00e9 au lait".encode("latin-1"), "", "is not UTF-8 text"),
+        ("bad.txt", b"\x00\x01\x02\x03binary", "", "looks like a binary file"),
+        ("big.txt", b"word " * 500_000, "", "files up to 2 MB"),
+        ("many.txt", "\n".join(f"sentence {i}" for i in range(501)).encode(), "", "at most 500"),
+        ("blank.txt", b"   \n\n  ", "", "empty or only whitespace"),
+        ("table.csv", b"id,body\n1,the dog sat\n", "text", "its columns are id, body"),
+        ("rows.jsonl", b'{"body": "x"}\n', "", 'object with a "text" string'),
+    ],
+)
+def test_bad_uploads_show_a_message(tiny_bert_dir, name, data, column, message):
+    at = pm_app(tiny_bert_dir, s="The dog sat .").run()
+    at = upload(at, name, data, column)
+    assert not at.exception
+    assert any(message in e.value for e in at.error), [e.value for e in at.error]
+
+
+def test_csv_upload_with_a_chosen_column_becomes_a_corpus(tiny_bert_dir):
+    at = pm_app(tiny_bert_dir).run()
+    at = upload(at, "reviews.csv", b"id,body\n1,The dog sat on the mat .\n2,She saw the red house .\n", "body")
+    assert not at.exception, at.exception
+    saved = store.get(at.query_params["corpus"])
+    assert saved.name == "reviews.csv" and saved.n_items == 2 and saved.params["column"] == "body"
