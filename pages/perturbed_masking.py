@@ -199,8 +199,9 @@ def show_corpus(corpus_id: str, settings: dict) -> dict:
     seed_state("pm.layer", "layer", default_layer, int)
     layer = min(st.session_state["pm.layer"], analyses[0].n_layers)
     rows = []
+    root = corpus_root(settings)
     for i, a in enumerate(analyses):
-        rep = decode(a, layer, settings["decoder"], settings["norm"], corpus_root(settings)) if len(a.words) > 1 else None
+        rep = decode(a, layer, settings["decoder"], settings["norm"], root) if len(a.words) > 1 else None
         rows.append({"#": i + 1, "sentence": a.text, "words": len(a.words),
                      "UAS": rep.uas if rep else None, "right-chain UAS": rep.right_chain_uas if rep else None})
     table = pd.DataFrame(rows)
