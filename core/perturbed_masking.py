@@ -105,17 +105,23 @@ def word_pieces(
     return WordPieces(tuple(kept), tuple(ids), tuple(spans), len(words) - len(kept), unknown)
 
 
-def masked_inputs(pieces: WordPieces, mask_id: int) -> tuple[np.ndarray, np.ndarray]:
-    """The unique perturbed inputs: n single-masked, then the pairs i < j.
+def all_pairs(n: int) -> list[tuple[int, int]]:
+    return [(i, j) for i in range(n) for j in range(i + 1, n)]
+
+
+def masked_inputs(
+    pieces: WordPieces, mask_id: int, pairs: Sequence[tuple[int, int]] | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """The unique perturbed inputs: n single-masked, then the pairs (default: all i < j).
 
     Returns:
-        inputs: <int64>[n + n(n-1)/2, tokens]
-        masked: <int64>[n + n(n-1)/2, 2] the word indices masked in each row
+        inputs: <int64>[n + pairs, tokens]
+        masked: <int64>[n + pairs, 2] the word indices masked in each row
             (a single-masked row repeats its word).
     """
     n = len(pieces.spans)
     base = np.asarray(pieces.input_ids, dtype=np.int64)
-    pairs = [(i, i) for i in range(n)] + [(i, j) for i in range(n) for j in range(i + 1, n)]
+    pairs = [(i, i) for i in range(n)] + list(all_pairs(n) if pairs is None else pairs)
     inputs = np.repeat(base[None, :], len(pairs), axis=0)
     for row, (i, j) in enumerate(pairs):
         for w in (i, j):
@@ -179,28 +185,31 @@ def pair_distance(a: np.ndarray, b: np.ndarray, distance: str) -> np.ndarray:
     raise ValueError(f"unknown distance {distance!r}; choose one of {DISTANCES}")
 
 
-def impact_matrices(
+def pair_impacts(
     encoder: Encoder,
     pieces: WordPieces,
+    pairs: Sequence[tuple[int, int]],
     distance: str = "euclidean",
     upto_layer: int | None = None,
     progress: Progress | None = None,
     tokens_per_batch: int = TOKENS_PER_BATCH,
-) -> ImpactResult:
-    """The impact matrix of every layer 0..upto_layer from the unique inputs.
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """f(i, j) and f(j, i) for each pair (i, j), every layer 0..upto_layer.
+
+    Runs the n single-masked inputs and one input per pair, in batches.
 
     Returns:
-        An :class:`ImpactResult` whose ``matrices[l, i, j]`` is f(i, j) at layer l.
+        forward: <float32>[layers, pairs] f(i, j), the impact of j on i
+        backward: <float32>[layers, pairs] f(j, i)
+        n_sequences: how many inputs went through the encoder
     """
     if distance not in DISTANCES:
         raise ValueError(f"unknown distance {distance!r}; choose one of {DISTANCES}")
-    n = len(pieces.spans)
     last = encoder.n_layers if upto_layer is None else upto_layer
     if not 0 <= last <= encoder.n_layers:
         raise ValueError(f"layer must be between 0 and {encoder.n_layers}, not {last}")
-    if n == 0:
-        return ImpactResult((), encoder.id, distance, np.zeros((last + 1, 0, 0), np.float32), 0)
-    inputs, masked = masked_inputs(pieces, encoder.mask_id)
+    n = len(pieces.spans)
+    inputs, masked = masked_inputs(pieces, encoder.mask_id, pairs)
     first = pieces.first_positions
     batch = max(1, tokens_per_batch // inputs.shape[1])
     # Gathered first-sub-token states of the two masked words of every row.
@@ -218,10 +227,39 @@ def impact_matrices(
     single = gathered[:, :n, 0]  # [layers, n, hidden]: H(x \ {i})_i
     pair_rows = gathered[:, n:]  # [layers, pairs, 2, hidden]
     i_idx, j_idx = masked[n:, 0], masked[n:, 1]
-    matrices = np.zeros((len(gathered), n, n), np.float32)
-    matrices[:, i_idx, j_idx] = pair_distance(single[:, i_idx], pair_rows[:, :, 0], distance)
-    matrices[:, j_idx, i_idx] = pair_distance(single[:, j_idx], pair_rows[:, :, 1], distance)
-    return ImpactResult(pieces.words, encoder.id, distance, matrices, len(inputs), pieces.dropped_words)
+    forward = pair_distance(single[:, i_idx], pair_rows[:, :, 0], distance)
+    backward = pair_distance(single[:, j_idx], pair_rows[:, :, 1], distance)
+    return forward.astype(np.float32), backward.astype(np.float32), len(inputs)
+
+
+def impact_matrices(
+    encoder: Encoder,
+    pieces: WordPieces,
+    distance: str = "euclidean",
+    upto_layer: int | None = None,
+    progress: Progress | None = None,
+    tokens_per_batch: int = TOKENS_PER_BATCH,
+) -> ImpactResult:
+    """The impact matrix of every layer 0..upto_layer from the unique inputs.
+
+    Returns:
+        An :class:`ImpactResult` whose ``matrices[l, i, j]`` is f(i, j) at layer l.
+    """
+    n = len(pieces.spans)
+    last = encoder.n_layers if upto_layer is None else upto_layer
+    if n == 0:
+        if distance not in DISTANCES or not 0 <= last <= encoder.n_layers:
+            raise ValueError(f"bad distance {distance!r} or layer {last}")
+        return ImpactResult((), encoder.id, distance, np.zeros((last + 1, 0, 0), np.float32), 0)
+    pairs = all_pairs(n)
+    forward, backward, n_sequences = pair_impacts(encoder, pieces, pairs, distance, upto_layer, progress,
+                                                  tokens_per_batch)
+    matrices = np.zeros((forward.shape[0], n, n), np.float32)
+    if pairs:
+        i_idx, j_idx = np.asarray(pairs).T
+        matrices[:, i_idx, j_idx] = forward
+        matrices[:, j_idx, i_idx] = backward
+    return ImpactResult(pieces.words, encoder.id, distance, matrices, n_sequences, pieces.dropped_words)
 
 
 # From matrices to trees ------------------------------------------------------

@@ -19,7 +19,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 TINY_WORDS = (
     "the a dog cat sat on mat . , ran away quickly big small old man who lived by sea caught huge fish "
     "yesterday she he it saw house red blue and with that chased is was very"
-).split()
+).split() + list("我爱北京天安门的人民中国今天")
 
 
 def build_tiny_bert(folder: Path, layers: int = 2, seed: int = 0) -> Path:
