@@ -99,6 +99,42 @@ def cmd_impact(args: argparse.Namespace) -> Iterator[dict[str, Any]]:
         }
 
 
+def _stderr_progress(fraction: float, message: str) -> None:
+    print(f"\r{message} ({100 * fraction:.0f}%)", end="\n" if fraction >= 1 else "", file=sys.stderr, flush=True)
+
+
+def cmd_segment(args: argparse.Namespace) -> Iterator[dict[str, Any]]:
+    from core import char_stats, segmentation
+    from core.data.peoples_daily import default_raw_corpus, slices
+
+    if args.eval and (args.sentence or args.input):
+        raise CliError("give a sentence, --input FILE or --eval peoples-daily, not several")
+    if args.n < 1:
+        raise CliError("--n must be at least 1")
+    sentences = None if args.eval else _sentences(args)
+    encoder = _load(args.model)
+    lines, source = default_raw_corpus()
+    stats = char_stats.cached_stats(lines, source, _stderr_progress)
+    calibration = segmentation.load_or_calibrate(encoder, stats, progress=_stderr_progress)
+    if args.eval:
+        gold = slices().evaluation[: args.n]
+        yield segmentation.evaluate(encoder, stats, calibration, gold, args.rule, _stderr_progress)
+        return
+    for text in sentences:
+        result = segmentation.segment(text, args.rule, calibration, encoder, stats)
+        layers = calibration.layers
+        shown = result.distances[-1] if args.rule == "blog" else (
+            result.distances[list(layers)].mean(axis=0) if result.distances.size else result.distances[:0].sum(0))
+        yield {
+            "model": encoder.id,
+            "layer": "last" if args.rule == "blog" else f"{layers[0]}-{layers[-1]}",
+            "words": list(result.words),
+            "distances": [round(float(v), 4) for v in shown],
+            "rule": args.rule,
+            "unknown_chars": result.unknown_chars,
+        }
+
+
 def build_parser() -> argparse.ArgumentParser:
     from core.parsing import NORMALISATIONS
     from core.perturbed_masking import DISTANCES
@@ -122,6 +158,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--root", default="auto", help="auto (decoder chooses), reference (spaCy's root) or a word number")
     p.set_defaults(run=cmd_parse)
 
+    p = sub.add_parser("segment", help="unsupervised Chinese word segmentation")
+    p.add_argument("sentence", nargs="?", help="the sentence (or use --input, or --eval)")
+    p.add_argument("--input", help="a .txt (one sentence a line), .csv or .jsonl file")
+    p.add_argument("--output", help="write JSON Lines here instead of stdout")
+    p.add_argument("--model", default="e5-multilingual")
+    p.add_argument("--rule", choices=("combined", "probe", "stats", "blog"), default="combined")
+    p.add_argument("--eval", choices=("peoples-daily",), help="score on held-out People's Daily sentences")
+    p.add_argument("--n", type=int, default=500, help="how many evaluation sentences (with --eval)")
+    p.set_defaults(run=cmd_segment)
+
     p = sub.add_parser("impact", help="the impact matrix of one layer")
     common(p)
     p.set_defaults(run=cmd_impact)
@@ -129,6 +175,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from core.data.peoples_daily import DataError
     from core.models.registry import ModelError
     from core.reference import ReferenceError
 
@@ -143,7 +190,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             out.write(json.dumps(obj, ensure_ascii=False) + "\n")
             out.flush()
         return 0
-    except (CliError, InputError, ModelError, ReferenceError, ValueError, OSError) as exc:
+    except (CliError, InputError, ModelError, ReferenceError, DataError, ValueError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     finally:

@@ -154,3 +154,235 @@ def best_threshold(scores: Sequence[np.ndarray], chars: Sequence[Sequence[str]],
         if f1 > best[1]:
             best = (float(t), f1)
     return best
+
+
+# Rules and their calibration -------------------------------------------------
+
+RULES = ("combined", "probe", "stats", "blog")
+RULE_LABELS = {
+    "combined": "probe + statistics (calibrated)",
+    "probe": "probe alone (calibrated)",
+    "stats": "PMI + branching entropy (calibrated)",
+    "blog": "the blog's fixed threshold (d > 8, last layer)",
+}
+CALIBRATION_SENTENCES = 200
+MAX_PROBE_LAYER = 7
+CALIBRATION_FORMAT = 1
+
+
+def probe_layers(encoder: Encoder) -> tuple[int, ...]:
+    """Layers the probe reads: 1..7 (the middle layers carry the structure; fewer layers run faster)."""
+    return tuple(range(1, min(encoder.n_layers, MAX_PROBE_LAYER) + 1))
+
+
+def contrast(x: np.ndarray) -> np.ndarray:
+    """How much each gap's scores stand out from the gaps on either side.
+
+    <float>[gaps, k] -> <float>[gaps, 2k]; a word boundary is a local extreme.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    if x.ndim == 1:
+        x = x[:, None]
+    if len(x) == 0:
+        return np.zeros((0, 2 * x.shape[1]))
+    padded = np.pad(x, ((1, 1), (0, 0)), mode="edge")
+    return np.column_stack([x - padded[:-2], x - padded[2:]])
+
+
+def probe_features(distances: np.ndarray, layers: Sequence[int]) -> np.ndarray:
+    """Per gap, d of each probe layer standardised within the sentence. -> [gaps, layers]"""
+    return np.column_stack([sentence_z(distances[layer]) for layer in layers]) if distances.shape[1] else \
+        np.zeros((0, len(layers)))
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """Weights and thresholds of each rule, fitted on People's Daily's calibration slice."""
+
+    model: str
+    stats_source: str
+    layers: tuple[int, ...]
+    stats_mean: tuple[float, ...]
+    stats_std: tuple[float, ...]
+    weights: dict[str, tuple[float, ...]]  # rule -> linear weights over its features
+    thresholds: dict[str, float]  # rule -> merge when score > threshold
+    calibration_f1: dict[str, float]
+
+
+def rule_features(rule: str, distances: np.ndarray | None, stats_features: np.ndarray | None,
+                  cal_layers: Sequence[int], mean: np.ndarray, std: np.ndarray) -> np.ndarray:
+    """The features a rule's linear score reads, each with its local contrast."""
+    parts = []
+    if rule in ("stats", "combined"):
+        parts.append((stats_features - mean) / std)
+    if rule in ("probe", "combined"):
+        parts.append(probe_features(distances, cal_layers))
+    base = np.column_stack(parts)
+    return np.column_stack([base, contrast(base)])
+
+
+def merge_labels(words: Sequence[str]) -> list[bool]:
+    """Gold merge decisions between neighbouring characters of a segmented sentence."""
+    merges: list[bool] = []
+    for w in words:
+        merges += [True] * (len(w) - 1) + [False]
+    return merges[:-1]
+
+
+def calibrate(
+    encoder: Encoder,
+    stats,
+    sentences: Sequence[Sequence[str]],
+    progress: Progress | None = None,
+) -> Calibration:
+    """Fit each rule's weights (logistic regression on the merge decisions) and its F1-best threshold."""
+    from sklearn.linear_model import LogisticRegression
+
+    from core.char_stats import gap_features
+
+    layers = probe_layers(encoder)
+    distances, kept = [], []
+    for k, sentence in enumerate(sentences):
+        text = "".join(sentence)
+        result = neighbour_distances(encoder, text, upto_layer=max(layers))
+        if len(result.chars) == len(text):  # skip sentences cut at the encoder's limit or holding spaces
+            distances.append(result.distances)
+            kept.append(sentence)
+        if progress:
+            progress((k + 1) / len(sentences), f"Calibrating on People's Daily: sentence {k + 1} of {len(sentences)}")
+    sentences = kept
+    texts = ["".join(s) for s in sentences]
+    feats = [gap_features(stats, text) for text in texts]
+    pooled = np.concatenate(feats)
+    mean, std = pooled.mean(axis=0), np.maximum(pooled.std(axis=0), 1e-9)
+    labels = np.concatenate([merge_labels(s) for s in sentences])
+    chars = [list(t) for t in texts]
+    gold = [list(s) for s in sentences]
+    weights, thresholds, f1s = {}, {}, {}
+    for rule in ("combined", "probe", "stats"):
+        xs = [rule_features(rule, d, f, layers, mean, std) for d, f in zip(distances, feats, strict=True)]
+        fit = LogisticRegression(max_iter=2000).fit(np.concatenate(xs), labels)
+        w = fit.coef_[0]
+        t, f1 = best_threshold([x @ w for x in xs], chars, gold)
+        weights[rule], thresholds[rule], f1s[rule] = tuple(map(float, w)), t, f1
+    thresholds["blog"] = BLOG_THRESHOLD
+    return Calibration(encoder.id, stats.source, layers, tuple(map(float, mean)), tuple(map(float, std)),
+                       weights, thresholds, f1s)
+
+
+def calibration_path(model: str, stats_source: str):
+    from core.home import lab_home
+
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in f"{model}--{stats_source}")
+    return lab_home() / "calibration" / f"{safe}-v{CALIBRATION_FORMAT}.json"
+
+
+def load_or_calibrate(encoder: Encoder, stats, sentences: Sequence[Sequence[str]] | None = None,
+                      progress: Progress | None = None) -> Calibration:
+    """The stored calibration of this model and statistics, calibrating (and storing) it first if needed."""
+    import json
+
+    from core.home import atomic_write
+
+    path = calibration_path(encoder.id, stats.source)
+    try:
+        raw = json.loads(path.read_text())
+        raw["layers"] = tuple(raw["layers"])
+        raw["stats_mean"], raw["stats_std"] = tuple(raw["stats_mean"]), tuple(raw["stats_std"])
+        raw["weights"] = {k: tuple(v) for k, v in raw["weights"].items()}
+        return Calibration(**raw)
+    except (OSError, ValueError, TypeError, KeyError):
+        pass
+    if sentences is None:
+        from core.data.peoples_daily import slices
+
+        sentences = slices().calibration[:CALIBRATION_SENTENCES]
+    cal = calibrate(encoder, stats, sentences, progress)
+    payload = json.dumps({**cal.__dict__}, ensure_ascii=False, indent=1)
+    atomic_write(path, lambda p: p.write_text(payload))
+    return cal
+
+
+@dataclass(frozen=True)
+class Segmentation:
+    """One sentence segmented by one rule, with every score the page draws."""
+
+    chars: tuple[str, ...]
+    words: tuple[str, ...]
+    rule: str
+    scores: np.ndarray  # <float>[gaps] the rule's merge score
+    threshold: float
+    distances: np.ndarray  # <float32>[layers, gaps] raw probe d (empty for the stats rule)
+    stats_features: np.ndarray  # <float>[gaps, features]
+    unknown_chars: int
+    dropped_chars: int
+
+
+def segment(text: str, rule: str, calibration: Calibration, encoder: Encoder | None, stats,
+            distances: CharDistances | None = None) -> Segmentation:
+    """Segment one sentence with a calibrated rule."""
+    from core.char_stats import gap_features
+
+    if rule not in RULES:
+        raise ValueError(f"unknown rule {rule!r}; choose one of {', '.join(RULES)}")
+    needs_probe = rule != "stats"
+    if needs_probe and distances is None:
+        if encoder is None:
+            raise ValueError(f"the {rule} rule needs an encoder")
+        upto = None if rule == "blog" else max(calibration.layers)
+        distances = neighbour_distances(encoder, text, upto_layer=upto)
+    if distances is not None:
+        chars, unknown, dropped = distances.chars, distances.unknown_chars, distances.dropped_chars
+        d = distances.distances
+    else:
+        all_chars = [c for c in text if not c.isspace()]
+        chars, unknown, dropped = tuple(all_chars[:MAX_CHARS]), 0, max(len(all_chars) - MAX_CHARS, 0)
+        d = np.zeros((0, max(len(chars) - 1, 0)), np.float32)
+    feats = gap_features(stats, chars) if stats is not None else np.zeros((max(len(chars) - 1, 0), 0))
+    if rule == "blog":
+        scores = d[-1].astype(np.float64)
+    else:
+        x = rule_features(rule, d, feats, calibration.layers, np.asarray(calibration.stats_mean),
+                          np.asarray(calibration.stats_std))
+        scores = x @ np.asarray(calibration.weights[rule]) if len(x) else np.zeros(0)
+    threshold = calibration.thresholds[rule]
+    words = words_from_merges(list(chars), list(scores > threshold))
+    return Segmentation(tuple(chars), tuple(words), rule, scores, threshold, d, feats, unknown, dropped)
+
+
+def jieba_words(text: str) -> list[str]:
+    """jieba's segmentation (a supervised dictionary segmenter), spaces dropped."""
+    import logging
+
+    import jieba
+
+    jieba.setLogLevel(logging.WARNING)
+    return [w for w in jieba.cut("".join(c for c in text if not c.isspace()), HMM=True) if w.strip()]
+
+
+def evaluate(encoder: Encoder | None, stats, calibration: Calibration, sentences: Sequence[Sequence[str]],
+             rule: str = "combined", progress: Progress | None = None) -> dict:
+    """Word-level scores of a rule and the references on gold-segmented sentences."""
+    texts = ["".join(s) for s in sentences]
+    gold = [list(s) for s in sentences]
+    predicted = []
+    stats_only = []
+    for k, text in enumerate(texts):
+        result = segment(text, rule, calibration, encoder, stats)
+        predicted.append(list(result.words))
+        stats_only.append(list(result.words) if rule == "stats" else
+                          list(segment(text, "stats", calibration, None, stats).words))
+        if progress:
+            progress((k + 1) / len(texts), f"sentence {k + 1} of {len(texts)}")
+    main = score(predicted, gold)
+    return {
+        "n_sentences": len(texts),
+        "precision": round(main.precision, 2),
+        "recall": round(main.recall, 2),
+        "f1": round(main.f1, 2),
+        "jieba_f1": round(score([jieba_words(t) for t in texts], gold).f1, 2),
+        "every_char_f1": round(score([list(t) for t in texts], gold).f1, 2),
+        "stats_f1": round(score(stats_only, gold).f1, 2),
+        "rule": rule,
+        "model": calibration.model,
+    }

@@ -77,3 +77,29 @@ def test_binary_input_file(tiny_bert_dir, lab_home, tmp_path):
     f.write_bytes(b"\x00\x01binary")
     out = run_cli("parse", "--input", str(f), "--model", str(tiny_bert_dir), home=lab_home)
     assert out.returncode == 2 and "binary" in out.stderr
+
+
+def test_segment_prints_words_and_distances(tiny_bert_dir, lab_home):
+    out = run_cli("segment", "我爱北京天安门。", "--model", str(tiny_bert_dir), home=lab_home)
+    assert out.returncode == 0, out.stderr
+    obj = json.loads(out.stdout)
+    assert {"model", "layer", "words", "distances"} <= set(obj)
+    assert "".join(obj["words"]) == "我爱北京天安门。"
+    assert len(obj["distances"]) == 7
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("segment", "  "),
+        ("segment", "我爱北京", "--eval", "peoples-daily"),
+        ("segment", "--eval", "peoples-daily", "--n", "0"),
+        ("segment", "--eval", "somewhere-else"),
+        ("segment", "我爱北京", "--rule", "magic"),
+    ],
+)
+def test_segment_bad_input_exits_2(args, tiny_bert_dir, lab_home):
+    out = run_cli(*args, "--model", str(tiny_bert_dir), home=lab_home)
+    assert out.returncode == 2 and out.stdout == ""
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ")

@@ -69,3 +69,67 @@ def test_neighbour_distances_are_the_impact_matrix_next_to_the_diagonal(tiny_enc
 def test_unknown_characters_are_counted(tiny_encoder):
     d = S.neighbour_distances(tiny_encoder, "我爱龘")
     assert d.unknown_chars == 1 and d.distances.shape == (3, 2)
+
+
+@pytest.fixture(scope="module")
+def small_stats():
+    from core.data.peoples_daily import slices
+
+    return C.count_stats(["".join(s) for s in slices().training[:3000]], "pd-train-3000")
+
+
+@pytest.fixture(scope="module")
+def tiny_calibration(tiny_encoder, small_stats):
+    from core.data.peoples_daily import slices
+
+    return S.calibrate(tiny_encoder, small_stats, slices().calibration[:40])
+
+
+def test_calibration_fits_every_rule(tiny_calibration, tiny_encoder):
+    cal = tiny_calibration
+    assert cal.model == tiny_encoder.id and cal.layers == (1, 2)
+    assert set(cal.weights) == {"combined", "probe", "stats"}
+    n_stats = len(C.FEATURES)
+    assert len(cal.weights["stats"]) == 3 * n_stats  # features, then their contrast with each side
+    assert len(cal.weights["probe"]) == 3 * len(cal.layers)
+    assert len(cal.weights["combined"]) == 3 * (n_stats + len(cal.layers))
+    assert cal.thresholds["blog"] == S.BLOG_THRESHOLD
+    # Statistics counted from real text beat splitting every character even on 40 sentences.
+    assert cal.calibration_f1["stats"] > 45
+
+
+@pytest.mark.parametrize("rule", S.RULES)
+def test_segment_keeps_every_character(rule, tiny_calibration, tiny_encoder, small_stats):
+    text = "我爱北京天安门，今天人民很好。"
+    result = S.segment(text, rule, tiny_calibration, tiny_encoder, small_stats)
+    assert "".join(result.words) == text
+    assert len(result.scores) == len(text) - 1
+    assert result.rule == rule
+
+
+def test_evaluate_reports_rule_and_references(tiny_calibration, tiny_encoder, small_stats):
+    from core.data.peoples_daily import slices
+
+    out = S.evaluate(tiny_encoder, small_stats, tiny_calibration, slices().evaluation[:20], "stats")
+    assert set(out) == {"n_sentences", "precision", "recall", "f1", "jieba_f1", "every_char_f1", "stats_f1",
+                        "rule", "model"}
+    assert out["n_sentences"] == 20 and out["f1"] == out["stats_f1"]
+    assert out["jieba_f1"] > out["every_char_f1"]
+
+
+def test_calibration_is_stored_and_reloaded(tiny_encoder, small_stats):
+    from core.data.peoples_daily import slices
+
+    first = S.load_or_calibrate(tiny_encoder, small_stats, slices().calibration[:10])
+    again = S.load_or_calibrate(tiny_encoder, small_stats)  # from the file: no sentences needed
+    assert again == first
+    path = S.calibration_path(tiny_encoder.id, small_stats.source)
+    path.write_text("{not json")
+    rebuilt = S.load_or_calibrate(tiny_encoder, small_stats, slices().calibration[:10])
+    assert rebuilt.weights == first.weights
+
+
+def test_merge_labels_and_contrast():
+    assert S.merge_labels(["我", "北京", "天安门"]) == [False, True, False, True, True]
+    c = S.contrast(np.array([0.0, 2.0, 0.0]))
+    assert c.tolist() == [[0.0, -2.0], [2.0, 2.0], [-2.0, 0.0]]
