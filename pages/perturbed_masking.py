@@ -26,6 +26,7 @@ from core.textinput import Sentences
 from ui.downloads import download, download_figure
 from ui.inputs import sentence_form
 from ui.models import load_or_error, model_picker
+from ui.segment_view import EXAMPLE_ZH, show_segmentation
 from ui.share import publish, seed_state, share_link
 from ui.text import md_escape
 
@@ -35,6 +36,7 @@ EXAMPLE = "The old man who lived by the sea caught a huge fish yesterday ."
 DECODER_LABELS = {"eisner": "Eisner (projective)", "mst": "Chu-Liu/Edmonds (MST)"}
 NORM_LABELS = {"paper": "softmax as released (column j / row-j sum)", "row": "row softmax"}
 ROOT_LABELS = {"auto": "decoder chooses", "reference": "spaCy's root (gold-root setting)", "word": "a word I pick"}
+LANGUAGES = {"en": "English: dependency and constituency trees", "zh": "中文: word segmentation (分词)"}
 ROOT_SERIES = {"auto": "probe, decoder's root", "reference": "probe, spaCy's root given", "word": "probe, your root"}
 
 
@@ -64,7 +66,7 @@ def corpus_layers(corpus_id: str, decoder: str, norm: str, root: str) -> tuple[l
     return corpus_uas_by_layer(analyses, decoder, norm, root)
 
 
-def settings_sidebar() -> dict:
+def settings_sidebar(lang: str) -> dict:
     seed_state("pm.model", "model", DEFAULT_ENCODER)
     seed_state("pm.distance", "distance", "euclidean", lambda v: v if v in DISTANCES else "euclidean")
     seed_state("pm.decoder", "decoder", "eisner", lambda v: v if v in DECODERS else "eisner")
@@ -73,6 +75,8 @@ def settings_sidebar() -> dict:
     with st.sidebar:
         st.subheader("Probe settings")
         model_picker("pm.model")
+        if lang == "zh":
+            return {"model": st.session_state["pm.model"]}
         st.radio("Distance d", DISTANCES, key="pm.distance", horizontal=True,
                  help="How far the masked word's hidden state moves when the second word is masked too.")
         st.selectbox("Dependency decoder", list(DECODERS), key="pm.decoder", format_func=DECODER_LABELS.get)
@@ -239,11 +243,33 @@ st.markdown(
     "**impact** of the second word on the first (Wu et al., ACL 2020; kexue.fm 7476). The impact matrix of a sentence, "
     "decoded, gives a dependency tree and a constituency tree without any parser training."
 )
-settings = settings_sidebar()
+seed_state("pm.lang", "lang", "en", lambda v: v if v in LANGUAGES else "en")
+lang = st.radio("Language", list(LANGUAGES), key="pm.lang", format_func=LANGUAGES.get, horizontal=True,
+                label_visibility="collapsed")
+settings = settings_sidebar(lang)
+if lang == "zh":
+    seed_state("pm.zh", "s", EXAMPLE_ZH)
+    if st.session_state.get("pm.text_lang") != lang:
+        st.session_state["pm.text"] = st.session_state["pm.zh"]
+        st.session_state["pm.text_lang"] = lang
+    submitted = sentence_form("pm", placeholder=EXAMPLE_ZH, help_text="Chinese text, one sentence per line.")
+    if submitted is not None:
+        st.session_state["pm.zh"] = submitted.sentences[0]
+        if len(submitted.sentences) > 1:
+            st.info(f"Showing the first of {len(submitted.sentences)} sentences: saved Chinese corpora are not "
+                    "available yet (python -m core segment --input FILE segments a whole file).")
+    params = {"lang": "zh", "model": settings["model"], "s": st.session_state["pm.zh"]}
+    if load_or_error(settings["model"]) is not None:
+        params.update(show_segmentation(settings["model"], st.session_state["pm.zh"]))
+    publish(params)
+    st.caption(f"Share this view: [{URL_PATH} link]({share_link(URL_PATH, params)}), or copy the address bar.")
+    st.stop()
+
 seed_state("pm.sentence", "s", "" if "corpus" in st.query_params else EXAMPLE)
 seed_state("pm.corpus", "corpus", None)
-if "pm.text" not in st.session_state:
+if st.session_state.get("pm.text_lang") != lang:
     st.session_state["pm.text"] = st.session_state["pm.sentence"]
+    st.session_state["pm.text_lang"] = lang
 
 submitted = sentence_form("pm", placeholder=EXAMPLE)
 if submitted is not None:

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 import plotly.graph_objects as go
 
+from core.figures.common import plot_text
 from core.parsing import Split
 
 AGREE = "#1b9e77"
@@ -17,7 +18,7 @@ MISSED = "#9a9a9a"
 
 def numbered(words: Sequence[str]) -> list[str]:
     """Axis labels that keep repeated words apart: ``3 the``."""
-    return [f"{i} {w}" for i, w in enumerate(words, start=1)]
+    return [f"{i} {plot_text(w)}" for i, w in enumerate(words, start=1)]
 
 
 def word_positions(words: Sequence[str]) -> list[float]:
@@ -39,7 +40,7 @@ def impact_heatmap(words: Sequence[str], matrix: np.ndarray, layer: int, distanc
             z=np.asarray(matrix),
             x=list(range(n)),
             y=list(range(n)),
-            customdata=[[(words[j], words[i]) for j in range(n)] for i in range(n)],
+            customdata=[[(plot_text(words[j]), plot_text(words[i])) for j in range(n)] for i in range(n)],
             colorscale="Blues",
             colorbar={"title": {"text": distance}},
             hovertemplate="impact of <b>%{customdata[0]}</b> on <b>%{customdata[1]}</b>: %{z:.3f}<extra></extra>",
@@ -112,7 +113,7 @@ def dependency_arcs(
     fig.add_trace(go.Scatter(x=tops_x, y=tops_y, mode="text", text=["ROOT"] * len(tops_x), textposition="top center",
                              showlegend=False, hoverinfo="skip"))
     fig.add_trace(go.Scatter(
-        x=px, y=[0] * n, mode="text", text=list(words), textfont={"size": 14}, showlegend=False,
+        x=px, y=[0] * n, mode="text", text=[plot_text(w) for w in words], textfont={"size": 14}, showlegend=False,
         customdata=[[i + 1, heads[i]] for i in range(n)],
         hovertemplate="word %{customdata[0]}: %{text}<br>head: %{customdata[1]}<extra></extra>",
     ))
@@ -148,8 +149,8 @@ def constituency_tree(tree: Split, words: Sequence[str], title: str = "Constitue
     n = len(words)
     fig = go.Figure(go.Scatter(x=xs, y=ys, mode="lines", line={"color": NEUTRAL, "width": 2}, hoverinfo="skip",
                                showlegend=False))
-    fig.add_trace(go.Scatter(x=px, y=[-0.3] * n, mode="text", text=list(words), textfont={"size": 14},
-                             showlegend=False, hoverinfo="skip"))
+    fig.add_trace(go.Scatter(x=px, y=[-0.3] * n, mode="text", text=[plot_text(w) for w in words],
+                             textfont={"size": 14}, showlegend=False, hoverinfo="skip"))
     top = max((y for y in ys if y is not None), default=1)
     fig.update_layout(
         title=title, height=320 + 6 * n, plot_bgcolor="white",

@@ -167,3 +167,19 @@ def test_csv_upload_with_a_chosen_column_becomes_a_corpus(tiny_bert_dir):
     assert not at.exception, at.exception
     saved = store.get(at.query_params["corpus"])
     assert saved.name == "reviews.csv" and saved.n_items == 2 and saved.params["column"] == "body"
+
+
+def test_chinese_segmentation_view(tiny_bert_dir):
+    at = pm_app(tiny_bert_dir, lang="zh", s="我爱北京天安门，今天人民很好。").run()
+    assert not at.exception, at.exception
+    labels = [m.label for m in at.metric]
+    assert "Agreement with jieba (F1)" in labels and "Characters unknown to the encoder" in labels
+    specs = [c.proto.spec for c in at.get("plotly_chart")]
+    assert len(specs) == 4 and any("Segmentation" in s for s in specs)
+    assert at.query_params["lang"] == "zh" and at.query_params["rule"] == "combined"
+    at.radio(key="pm.rule").set_value("stats").run()
+    assert not at.exception and at.query_params["rule"] == "stats"
+    slider = at.slider(key="pm.threshold.stats")
+    slider.set_value(slider.min).run()  # merge everything above the minimum: fewer words
+    assert not at.exception and "threshold" in at.query_params
+    assert at.metric[0].value == "1" or int(at.metric[0].value) <= 3
