@@ -351,10 +351,34 @@ def mart(distance: np.ndarray, variant: str = "paper") -> Split:
     return build(0, len(distance))
 
 
-def right_branching(start: int, end: int) -> Split:
-    if end - start == 1:
-        return Split(start, end, None)
-    return Split(start, end, start + 1, Split(start, start + 1, None), right_branching(start + 1, end))
+def su_split_scores(impact: np.ndarray, start: int, end: int) -> list[float]:
+    """Su's split score of words [start, end) before each k: mean impact within blocks minus across them.
+
+    Within: the mean of f(i, j) over ordered pairs i != j in the same block
+    (both blocks pooled; 0 when both blocks are single words). Across: the
+    mean over ordered pairs in different blocks.
+    """
+    m = np.asarray(impact, dtype=np.float64)
+    scores = []
+    for k in range(start + 1, end):
+        left, right = np.arange(start, k), np.arange(k, end)
+        inside = [m[np.ix_(b, b)][~np.eye(len(b), dtype=bool)] for b in (left, right) if len(b) > 1]
+        within = float(np.concatenate(inside).mean()) if inside else 0.0
+        across = float(np.concatenate([m[np.ix_(left, right)].ravel(), m[np.ix_(right, left)].ravel()]).mean())
+        scores.append(within - across)
+    return scores
+
+
+def su_tree(impact: np.ndarray) -> Split:
+    """Su's constituency tree: split each span where the blocks hold together most and apart most."""
+
+    def build(start: int, end: int) -> Split:
+        if end - start == 1:
+            return Split(start, end, None)
+        k = start + 1 + int(np.argmax(su_split_scores(impact, start, end)))
+        return Split(start, end, k, build(start, k), build(k, end))
+
+    return build(0, len(impact))
 
 
 _PTB_ESCAPES = {"(": "-LRB-", ")": "-RRB-"}

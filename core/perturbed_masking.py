@@ -405,6 +405,19 @@ def corpus_uas_by_layer(
     return [float(100 * h / total) for h in hits], float(100 * chain_hits / total)
 
 
+def matrix_csv(words: Sequence[str], matrix: np.ndarray) -> str:
+    """One layer's impact matrix as CSV: rows i (read), columns j (masked too), numbered words as labels."""
+    import csv
+
+    labels = [f"{i} {w}" for i, w in enumerate(words, start=1)]
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    writer.writerow(["", *labels])
+    for label, row in zip(labels, np.asarray(matrix), strict=True):
+        writer.writerow([label, *(f"{v:.6f}" for v in row)])
+    return buf.getvalue()
+
+
 def to_bytes(analysis: SentenceAnalysis) -> bytes:
     """Serialise an analysis for the store (numpy arrays plus a JSON header)."""
     ref = analysis.reference

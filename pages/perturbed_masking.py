@@ -19,6 +19,7 @@ from core.perturbed_masking import (
     corpus_uas_by_layer,
     decode,
     from_bytes,
+    matrix_csv,
     to_bytes,
     uas_by_layer,
 )
@@ -167,10 +168,10 @@ def show_sentence(analysis: SentenceAnalysis, settings: dict, default_layer: int
         "right_chain_uas": report.right_chain_uas, "spacy_heads": list(ref.heads) if ref else None,
     }
     with st.expander("Downloads", expanded=False):
-        matrix = pd.DataFrame(analysis.impact.layer(layer), index=figs.numbered(words), columns=figs.numbered(words))
         cols = st.columns(4)
         with cols[0]:
-            download("Matrix (CSV)", lambda: matrix.to_csv(), f"impact-layer{layer}.csv", "text/csv", f"{key}.dl.csv")
+            download("Matrix (CSV)", lambda: matrix_csv(words, analysis.impact.layer(layer)),
+                     f"impact-layer{layer}.csv", "text/csv", f"{key}.dl.csv")
             download("Analysis (JSON)", lambda: json.dumps(
                 {**record, "matrices": analysis.impact.matrices.tolist()}, ensure_ascii=False),
                 "analysis.json", "application/json", f"{key}.dl.json")

@@ -11,8 +11,11 @@ from core import char_stats
 from core import segmentation as seg
 from core.char_stats import CharStats
 from core.data.peoples_daily import DataError, default_raw_corpus
+from core.figures import perturbed_masking as tree_figs
 from core.figures import segmentation as figs
 from core.models.registry import ModelError
+from core.parsing import bracketed, su_tree, to_conllu
+from core.perturbed_masking import SentenceAnalysis, analyse, decode, matrix_csv
 from ui.downloads import download, download_figure
 from ui.models import encoder as cached_encoder
 from ui.share import seed_state
@@ -35,6 +38,60 @@ def calibration(model_id: str) -> seg.Calibration:
 @st.cache_data(show_spinner=False, max_entries=256)
 def distances(model_id: str, text: str) -> seg.CharDistances:
     return seg.neighbour_distances(cached_encoder(model_id), text)
+
+
+@st.cache_data(show_spinner=False, max_entries=128)
+def word_analysis(model_id: str, text: str, words: tuple[str, ...]) -> SentenceAnalysis:
+    return analyse(cached_encoder(model_id), text, words=list(words), with_reference=False)
+
+
+def show_chinese_trees(model_id: str, text: str, probe_words: list[str], jieba: list[str]) -> None:
+    """Word-level impact matrix over a segmentation, then Su's split tree, MART and an Eisner tree."""
+    st.subheader("Chinese trees")
+    source = st.radio("Words from", ["probe", "jieba"], key="pm.zh.words", horizontal=True,
+                      format_func={"probe": "the segmentation above", "jieba": "jieba's segmentation"}.get)
+    words = tuple(probe_words if source == "probe" else jieba)
+    if len(words) < 2:
+        st.info("Trees need at least two words.")
+        return
+    with st.spinner("Masking every word and every pair of words..."):
+        analysis = word_analysis(model_id, text, words)
+    words = analysis.words
+    if analysis.impact.dropped_words:
+        st.warning(f"Cut to the first {len(words)} words ({analysis.impact.dropped_words} dropped).")
+    default_layer = cached_encoder(model_id).default_layer
+    seed_state("pm.zh.layer", "zhlayer", default_layer, int)
+    if not 0 <= st.session_state["pm.zh.layer"] <= analysis.n_layers:
+        st.session_state["pm.zh.layer"] = min(default_layer, analysis.n_layers)
+    layer = st.slider("Layer (0 = embeddings)", 0, analysis.n_layers, key="pm.zh.layer")
+    report = decode(analysis, layer, "eisner", "paper", "auto")
+    matrix = analysis.impact.layer(layer)
+    su = su_tree(matrix)
+    heat = tree_figs.impact_heatmap(words, matrix, layer, analysis.impact.distance)
+    arcs = tree_figs.dependency_arcs(words, report.heads, None, title=f"Dependency tree (Eisner), layer {layer}")
+    su_fig = tree_figs.constituency_tree(su, words, title="Su's recursive split tree")
+    mart_fig = tree_figs.constituency_tree(report.constituency, words, title="MART tree (the paper's)")
+    left, right = st.columns(2)
+    left.plotly_chart(heat, key="pm.zh.heat", width="stretch")
+    right.plotly_chart(arcs, key="pm.zh.arcs", width="stretch")
+    left.plotly_chart(su_fig, key="pm.zh.su", width="stretch")
+    right.plotly_chart(mart_fig, key="pm.zh.mart", width="stretch")
+    st.code(f"Su:   {bracketed(su, words)}\nMART: {report.tree}", language=None)
+    with st.expander("Tree downloads"):
+        cols = st.columns(3)
+        with cols[0]:
+            download("Tree (CoNLL-U)", lambda: to_conllu(words, report.heads, f"eisner, layer {layer}"),
+                     "tree-zh.conllu", "text/plain", "pm.zh.dl.conllu")
+            download("Trees (bracketed)", f"{bracketed(su, words)}\n{report.tree}\n", "trees-zh.txt",
+                     "text/plain", "pm.zh.dl.brackets")
+        with cols[1]:
+            download("Matrix (CSV)", lambda: matrix_csv(words, matrix), f"impact-zh-layer{layer}.csv", "text/csv",
+                     "pm.zh.dl.csv")
+            download_figure(heat, "impact-matrix-zh.html", "pm.zh.dl.heat", "Heatmap (HTML)")
+        with cols[2]:
+            download_figure(arcs, "dependency-tree-zh.html", "pm.zh.dl.arcs", "Dependency tree (HTML)")
+            download_figure(su_fig, "su-tree.html", "pm.zh.dl.su", "Su's tree (HTML)")
+            download_figure(mart_fig, "mart-tree.html", "pm.zh.dl.mart", "MART tree (HTML)")
 
 
 def _prepare(model_id: str) -> tuple[CharStats, seg.Calibration] | None:
@@ -130,7 +187,8 @@ def show_segmentation(model_id: str, text: str) -> dict:
         with cols[2]:
             download_figure(probe, "probe-distances.html", "pm.zh.dl.probe", "Probe d (HTML)")
             download_figure(stats_fig, "statistics.html", "pm.zh.dl.stats", "Statistics (HTML)")
-    params = {"rule": rule}
+    show_chinese_trees(model_id, text, words, jieba)
+    params = {"rule": rule, "zhlayer": st.session_state.get("pm.zh.layer")}
     if abs(threshold - default_t) > 1e-9:
         params["threshold"] = round(threshold, 4)
     return params

@@ -175,7 +175,12 @@ def test_chinese_segmentation_view(tiny_bert_dir):
     labels = [m.label for m in at.metric]
     assert "Agreement with jieba (F1)" in labels and "Characters unknown to the encoder" in labels
     specs = [c.proto.spec for c in at.get("plotly_chart")]
-    assert len(specs) == 4 and any("Segmentation" in s for s in specs)
+    assert len(specs) == 8 and any("Segmentation" in s for s in specs)  # 4 segmentation + 4 tree figures
+    assert any("Su's recursive split tree" in s for s in specs)
+    trees = at.get("code")[0].value.splitlines()
+    assert trees[0].startswith("Su:") and trees[1].startswith("MART:")
+    at.radio(key="pm.zh.words").set_value("jieba").run()
+    assert not at.exception
     assert at.query_params["lang"] == "zh" and at.query_params["rule"] == "combined"
     at.radio(key="pm.rule").set_value("stats").run()
     assert not at.exception and at.query_params["rule"] == "stats"

@@ -147,3 +147,11 @@ def test_mst_agrees_with_networkx_on_long_sentences(seed):
     for h, d in tree.edges():
         theirs[d - 1] = h
     assert P.tree_score(scores, ours) == pytest.approx(P.tree_score(scores, theirs))
+
+
+def test_su_split_hand_computed():
+    m = np.array([[0.0, 4.0, 1.0], [4.0, 0.0, 1.0], [1.0, 1.0, 0.0]])
+    # k=1: within {1,2} = 1, across = (4+1+4+1)/4 = 2.5 -> -1.5 ; k=2: within {0,1} = 4, across = 1 -> 3
+    assert P.su_split_scores(m, 0, 3) == pytest.approx([-1.5, 3.0])
+    assert P.bracketed(P.su_tree(m), ["a", "b", "c"]) == "((a b) c)"
+    assert P.su_split_scores(m, 0, 2) == pytest.approx([0.0 - 4.0])  # two single words: within 0

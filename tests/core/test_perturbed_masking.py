@@ -124,3 +124,12 @@ def test_bad_layer_and_distance(tiny_encoder):
         pm.impact_matrices(tiny_encoder, pieces, distance="manhattan")
     with pytest.raises(ValueError):
         pm.impact_matrices(tiny_encoder, pieces, upto_layer=9)
+
+
+def test_matrix_csv_labels_rows_and_columns():
+    import csv
+    import io
+
+    rows = list(csv.reader(io.StringIO(pm.matrix_csv(["the", "the"], np.array([[0.0, 1.5], [2.25, 0.0]])))))
+    assert rows[0] == ["", "1 the", "2 the"]
+    assert rows[2] == ["2 the", "2.250000", "0.000000"]
