@@ -49,10 +49,10 @@ def from_text(text: str, source: str = "The text box") -> Sentences:
     return _clean(text.splitlines(), source)
 
 
-def decode_upload(name: str, data: bytes) -> str:
+def decode_upload(name: str, data: bytes, limit: int = MAX_FILE_BYTES) -> str:
     """Check size and encoding of an uploaded file and return its text."""
-    if len(data) > MAX_FILE_BYTES:
-        raise InputError(f"{name} is {len(data) / 1e6:.1f} MB; files up to {MAX_FILE_BYTES / 1e6:.0f} MB are accepted.")
+    if len(data) > limit:
+        raise InputError(f"{name} is {len(data) / 1e6:.1f} MB; files up to {limit / 1e6:.0f} MB are accepted.")
     if b"\x00" in data[:8192]:
         raise InputError(f"{name} looks like a binary file, not text. Upload UTF-8 text (.txt, .csv or .jsonl).")
     try:
@@ -122,3 +122,22 @@ def from_path(path: str) -> Sentences:
     if p.stat().st_size > MAX_FILE_BYTES:
         raise InputError(f"{path} is over {MAX_FILE_BYTES / 1e6:.0f} MB; split it.")
     return from_upload(p.name, p.read_bytes())
+
+
+MAX_CORPUS_BYTES = 5 * 1024 * 1024
+MIN_CORPUS_CHARS = 20_000
+
+
+def raw_corpus_from_upload(name: str, data: bytes) -> tuple[list[str], str]:
+    """Raw text to count character statistics from: its lines and a source label unique to its content."""
+    import hashlib
+
+    text = decode_upload(name, data, MAX_CORPUS_BYTES)
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    n_chars = sum(len(line) for line in lines)
+    if n_chars < MIN_CORPUS_CHARS:
+        raise InputError(f"{name} holds {n_chars:,} characters; counting statistics needs at least "
+                         f"{MIN_CORPUS_CHARS:,} (a few pages of text), and millions work far better.")
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
+    stem = "".join(c if c.isalnum() else "-" for c in Path(name).stem)[:40]
+    return lines, f"upload-{stem}-{digest}"

@@ -27,7 +27,7 @@ from core.textinput import Sentences
 from ui.downloads import download, download_figure
 from ui.inputs import sentence_form
 from ui.models import load_or_error, model_picker
-from ui.segment_view import EXAMPLE_ZH, show_segmentation
+from ui.segment_view import EXAMPLE_ZH, corpus_picker, show_segmentation
 from ui.share import publish, seed_state, share_link
 from ui.text import md_escape
 
@@ -77,7 +77,7 @@ def settings_sidebar(lang: str) -> dict:
         st.subheader("Probe settings")
         model_picker("pm.model")
         if lang == "zh":
-            return {"model": st.session_state["pm.model"]}
+            return {"model": st.session_state["pm.model"], "corpus": corpus_picker()}
         st.radio("Distance d", DISTANCES, key="pm.distance", horizontal=True,
                  help="How far the masked word's hidden state moves when the second word is masked too.")
         st.selectbox("Dependency decoder", list(DECODERS), key="pm.decoder", format_func=DECODER_LABELS.get)
@@ -261,7 +261,7 @@ if lang == "zh":
                     "available yet (python -m core segment --input FILE segments a whole file).")
     params = {"lang": "zh", "model": settings["model"], "s": st.session_state["pm.zh"]}
     if load_or_error(settings["model"]) is not None:
-        params.update(show_segmentation(settings["model"], st.session_state["pm.zh"]))
+        params.update(show_segmentation(settings["model"], st.session_state["pm.zh"], settings["corpus"]))
     publish(params)
     st.caption(f"Share this view: [{URL_PATH} link]({share_link(URL_PATH, params)}), or copy the address bar.")
     st.stop()

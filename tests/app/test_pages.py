@@ -188,3 +188,18 @@ def test_chinese_segmentation_view(tiny_bert_dir):
     slider.set_value(slider.min).run()  # merge everything above the minimum: fewer words
     assert not at.exception and "threshold" in at.query_params
     assert at.metric[0].value == "1" or int(at.metric[0].value) <= 3
+
+
+def test_chinese_statistics_from_an_uploaded_corpus(tiny_bert_dir):
+    from core.data.peoples_daily import raw_training_text
+
+    at = pm_app(tiny_bert_dir, lang="zh", s="我爱北京天安门。").run()
+    at.file_uploader(key="pm.zh.corpus").upload("small.txt", "太少了".encode(), "text/plain")
+    at.run()
+    assert not at.exception and any("needs at least 20,000" in e.value for e in at.error)
+    corpus = "\n".join(raw_training_text()[:1500]).encode()
+    at.file_uploader(key="pm.zh.corpus").upload("news.txt", corpus, "text/plain")
+    at.run()
+    assert not at.exception, at.exception
+    assert any("Counting from news\\.txt" in c.value for c in at.caption)
+    assert any(m.label == "Agreement with jieba (F1)" for m in at.metric)

@@ -57,3 +57,14 @@ def test_bad_uploads_are_refused_with_a_reason(name, data, message):
 def test_csv_missing_column_names_the_columns():
     with pytest.raises(ti.InputError, match="its columns are id, body"):
         ti.from_upload("a.csv", b"id,body\n1,hello\n", column="text")
+
+
+def test_raw_corpus_upload():
+    text = ("我爱北京天安门。" * 3000).encode()
+    lines, source = ti.raw_corpus_from_upload("my corpus.txt", text)
+    assert sum(map(len, lines)) == 24000 and source.startswith("upload-my-corpus-")
+    assert ti.raw_corpus_from_upload("other.txt", text)[1] != source  # the name is part of the label
+    with pytest.raises(ti.InputError, match="needs at least 20,000"):
+        ti.raw_corpus_from_upload("small.txt", "我爱北京".encode())
+    with pytest.raises(ti.InputError, match="binary"):
+        ti.raw_corpus_from_upload("b.txt", b"\x00" * 30000)
