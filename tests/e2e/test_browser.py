@@ -105,3 +105,19 @@ def test_home_page_links_the_technique(server, browser):
     page.get_by_role("link", name="Perturbed masking").first.click()
     page.wait_for_url("**/perturbed-masking**", timeout=30_000)
     page.close()
+
+
+def test_chinese_segmentation_deep_link(server, browser, tiny_bert_dir):
+    from urllib.parse import quote
+
+    page = browser.new_page(viewport={"width": 1400, "height": 3000})
+    page.goto(f"{server}/perturbed-masking?lang=zh&model={quote(str(tiny_bert_dir))}&s={quote('我爱北京天安门。')}")
+    page.wait_for_selector("text=Segmentation (red outline", timeout=300_000)
+    page.wait_for_selector("text=Su's recursive split tree", timeout=120_000)
+    page.wait_for_timeout(1500)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "segmentation.png"), full_page=True)
+    body = page.inner_text("body")
+    assert "Agreement with jieba (F1)" in body and "Page not found" not in body
+    assert "lang=zh" in page.url and "rule=combined" in page.url
+    page.close()
