@@ -64,18 +64,24 @@ def browser():
         b.close()
 
 
+def open_and_capture(browser, url: str, waits: list[str], shot: str, height: int):
+    """Open a page, wait for each selector in turn, screenshot it; returns the page and its text."""
+    page = browser.new_page(viewport={"width": 1400, "height": height})
+    page.goto(url)
+    for selector in waits:
+        page.wait_for_selector(selector, timeout=300_000)
+    page.wait_for_timeout(1500)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / shot), full_page=True)
+    return page, page.inner_text("body")
+
+
 def test_first_deep_link_on_a_fresh_server_routes_through_the_router(server, browser):
     """The very first request is a deep link; it must render the page, not 'page not found'."""
     from urllib.parse import quote
 
-    page = browser.new_page(viewport={"width": 1400, "height": 2400})
-    page.goto(f"{server}/perturbed-masking?s={quote(SENTENCE)}&layer=3&decoder=eisner")
-    page.wait_for_selector(".js-plotly-plot", timeout=180_000)
-    page.wait_for_selector("text=Impact matrix, layer 3", timeout=60_000)
-    page.wait_for_timeout(1500)
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / "perturbed-masking.png"), full_page=True)
-    body = page.inner_text("body")
+    page, body = open_and_capture(browser, f"{server}/perturbed-masking?s={quote(SENTENCE)}&layer=3&decoder=eisner",
+                                  [".js-plotly-plot", "text=Impact matrix, layer 3"], "perturbed-masking.png", 2400)
     assert "Page not found" not in body
     assert "Probe UAS vs spaCy" in body
     # The router's navigation (not the pages/ folder's) is in the sidebar.
@@ -110,14 +116,9 @@ def test_home_page_links_the_technique(server, browser):
 def test_chinese_segmentation_deep_link(server, browser, tiny_bert_dir):
     from urllib.parse import quote
 
-    page = browser.new_page(viewport={"width": 1400, "height": 3000})
-    page.goto(f"{server}/perturbed-masking?lang=zh&model={quote(str(tiny_bert_dir))}&s={quote('我爱北京天安门。')}")
-    page.wait_for_selector("text=Segmentation (red outline", timeout=300_000)
-    page.wait_for_selector("text=Su's recursive split tree", timeout=120_000)
-    page.wait_for_timeout(1500)
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / "segmentation.png"), full_page=True)
-    body = page.inner_text("body")
+    url = f"{server}/perturbed-masking?lang=zh&model={quote(str(tiny_bert_dir))}&s={quote('我爱北京天安门。')}"
+    page, body = open_and_capture(browser, url, ["text=Segmentation (red outline", "text=Su's recursive split tree"],
+                                  "segmentation.png", 3000)
     assert "Agreement with jieba (F1)" in body and "Page not found" not in body
     assert "lang=zh" in page.url and "rule=combined" in page.url
     page.close()
