@@ -134,6 +134,9 @@ def show_sentence(analysis: SentenceAnalysis, settings: dict, default_layer: int
         root = st.selectbox("Root word", list(range(1, len(words) + 1)), key="pm.root_word",
                             format_func=lambda i: f"{i} {words[i - 1]}")
     report = decode(analysis, layer, settings["decoder"], settings["norm"], root)
+    if not analysis.impact.layer(layer).any():
+        st.info("At this layer masking one word cannot change another (layer 0 holds no context): the impact "
+                "matrix is zero, so the trees below are an arbitrary tie-break, not structure.")
     ref = analysis.reference
     card = BUILTIN_ENCODERS.get(analysis.impact.model)
 

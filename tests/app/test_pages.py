@@ -203,3 +203,9 @@ def test_chinese_statistics_from_an_uploaded_corpus(tiny_bert_dir):
     assert not at.exception, at.exception
     assert any("Counting from news\\.txt" in c.value for c in at.caption)
     assert any(m.label == "Agreement with jieba (F1)" for m in at.metric)
+
+
+def test_layer_zero_says_its_tree_is_a_tie_break(tiny_bert_dir):
+    at = pm_app(tiny_bert_dir, s="The dog sat on the mat .", layer="0").run()
+    assert not at.exception
+    assert any("arbitrary tie-break" in i.value for i in at.info)
