@@ -12,6 +12,8 @@ import sys
 from collections.abc import Iterator, Sequence
 from typing import Any, NoReturn
 
+import numpy as np
+
 from core.textinput import InputError, from_path, from_text
 
 EXIT_BAD_INPUT = 2
@@ -135,6 +137,39 @@ def cmd_segment(args: argparse.Namespace) -> Iterator[dict[str, Any]]:
         }
 
 
+def cmd_vae(args: argparse.Namespace) -> Iterator[dict[str, Any]]:
+    from core import vae
+    from core.data.images import load_images
+
+    if args.action == "train":
+        if args.image:
+            raise CliError("vae train takes no image")
+        config = vae.VAEConfig(data=args.data, kind=args.kind, latent=args.latent, epochs=args.epochs, beta=args.beta,
+                               arch=args.arch)
+        config.validate()
+        model = vae.train(config, load_images(args.data), _stderr_progress)
+        vae.save(model, vae.model_dir(config))
+        yield {"data": args.data, "epochs": args.epochs, "latent": args.latent, "kind": args.kind,
+               "test_elbo": round(model.test["elbo"], 3), "test_reconstruction": round(model.test["reconstruction"], 3),
+               "test_kl": round(model.test["kl"], 3), "seconds": round(model.seconds, 1)}
+        return
+    if not args.image:
+        raise CliError("vae encode needs an image file")
+    from pathlib import Path
+
+    path = Path(args.image)
+    if not path.is_file():
+        raise CliError(f"no such file: {args.image}")
+    from core.data.images import image_from_bytes
+
+    config = vae.VAEConfig(data=args.data, latent=args.latent, epochs=args.epochs, beta=args.beta, arch=args.arch)
+    model = vae.load_or_train(config, load_images(args.data), _stderr_progress)
+    x = image_from_bytes(path.name, path.read_bytes(), model.image_shape)
+    mu, logvar = vae.encode(model, x[None])
+    yield {"mu": [round(float(v), 5) for v in mu[0]], "sigma": [round(float(v), 5) for v in np.exp(logvar[0] / 2)],
+           "model": config.key}
+
+
 def build_parser() -> argparse.ArgumentParser:
     from core.parsing import NORMALISATIONS
     from core.perturbed_masking import DISTANCES
@@ -168,6 +203,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--n", type=int, default=500, help="how many evaluation sentences (with --eval)")
     p.set_defaults(run=cmd_segment)
 
+    p = sub.add_parser("vae", help="train a VAE / autoencoder, or encode an image")
+    p.add_argument("action", choices=("train", "encode"))
+    p.add_argument("image", nargs="?", help="the image to encode")
+    p.add_argument("--data", choices=("fashion-mnist", "mnist", "digits"), default="fashion-mnist")
+    p.add_argument("--kind", choices=("vae", "ae"), default="vae")
+    p.add_argument("--epochs", type=int, default=10)
+    p.add_argument("--latent", type=int, default=2)
+    p.add_argument("--beta", type=float, default=1.0)
+    p.add_argument("--arch", choices=("mlp", "conv"), default="mlp")
+    p.add_argument("--output", help="write JSON here instead of stdout")
+    p.set_defaults(run=cmd_vae)
+
     p = sub.add_parser("impact", help="the impact matrix of one layer")
     common(p)
     p.set_defaults(run=cmd_impact)
@@ -175,6 +222,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from core.data.images import DataError as ImageDataError
     from core.data.peoples_daily import DataError
     from core.models.registry import ModelError
     from core.reference import ReferenceError
@@ -190,7 +238,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             out.write(json.dumps(obj, ensure_ascii=False) + "\n")
             out.flush()
         return 0
-    except (CliError, InputError, ModelError, ReferenceError, DataError, ValueError, OSError) as exc:
+    except (CliError, InputError, ModelError, ReferenceError, DataError, ImageDataError, ValueError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     finally:

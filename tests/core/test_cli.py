@@ -103,3 +103,33 @@ def test_segment_bad_input_exits_2(args, tiny_bert_dir, lab_home):
     assert out.returncode == 2 and out.stdout == ""
     lines = out.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ")
+
+
+def test_vae_train_and_encode(lab_home, tmp_path):
+    out = run_cli("vae", "train", "--data", "digits", "--epochs", "2", "--latent", "2", home=lab_home)
+    assert out.returncode == 0, out.stderr
+    obj = json.loads(out.stdout)
+    assert {"data", "epochs", "latent", "test_elbo", "test_reconstruction", "test_kl", "seconds"} <= set(obj)
+    assert obj["test_elbo"] == pytest.approx(-(obj["test_reconstruction"] + obj["test_kl"]), abs=0.01)
+    from PIL import Image
+
+    img = tmp_path / "shoe.png"
+    Image.new("L", (40, 40), color=30).save(img)
+    enc = run_cli("vae", "encode", str(img), "--data", "digits", "--epochs", "2", home=lab_home)
+    assert enc.returncode == 0, enc.stderr
+    codes = json.loads(enc.stdout)
+    assert len(codes["mu"]) == 2 and all(s > 0 for s in codes["sigma"])
+
+
+@pytest.mark.parametrize("args", [("vae", "encode"), ("vae", "train", "--latent", "0"),
+                                  ("vae", "train", "--data", "cifar")])
+def test_vae_bad_input_exits_2(args, lab_home):
+    out = run_cli(*args, home=lab_home)
+    assert out.returncode == 2 and len(out.stderr.strip().splitlines()) == 1
+
+
+def test_vae_encode_refuses_a_non_image(lab_home, tmp_path):
+    bad = tmp_path / "notes.png"
+    bad.write_text("not an image")
+    out = run_cli("vae", "encode", str(bad), "--data", "digits", "--epochs", "2", home=lab_home)
+    assert out.returncode == 2 and "not an image" in out.stderr
