@@ -23,6 +23,12 @@ st.caption(
     "Wu et al., ACL 2020; kexue.fm 7476."
 )
 
+st.page_link("pages/vae.py", label="VAE geometry", icon=":material/scatter_plot:")
+st.caption(
+    "Why does a VAE's noise make its latent space usable? Autoencoder and VAE side by side on Fashion-MNIST: latent "
+    "means, posterior ellipses, the noise ball, decoded grids over the prior and interpolations. kexue.fm 7725."
+)
+
 st.subheader("Saved analyses")
 saved = store.list_analyses()
 if not saved:

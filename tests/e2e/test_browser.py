@@ -122,3 +122,11 @@ def test_chinese_segmentation_deep_link(server, browser, tiny_bert_dir):
     assert "Agreement with jieba (F1)" in body and "Page not found" not in body
     assert "lang=zh" in page.url and "rule=combined" in page.url
     page.close()
+
+
+def test_vae_page_deep_link(server, browser):
+    page, body = open_and_capture(browser, f"{server}/vae?data=digits&epochs=1&grid=8",
+                                  ["text=VAE decodes the prior", "text=Training: reconstruction"], "vae.png", 3600)
+    assert "VAE test ELBO" in body and "Page not found" not in body
+    assert "data=digits" in page.url and "grid=8" in page.url
+    page.close()

@@ -1,0 +1,226 @@
+"""VAE geometry: an autoencoder maps an image to a point, a VAE to a region."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from core import vae
+from core.data.images import DATASETS, DataError, ImageData, default_dataset, image_from_bytes, load_images
+from core.figures import vae as figs
+from ui.downloads import download, download_figure
+from ui.share import publish, seed_state, share_link
+
+URL_PATH = "vae"
+# Keras models are shared by every session; one predict at a time keeps them safe.
+KERAS_LOCK = threading.Lock()
+
+
+@st.cache_resource(show_spinner=False, max_entries=3)
+def dataset(name: str) -> ImageData:
+    return load_images(name)
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def saved_model(config: vae.VAEConfig) -> vae.TrainedModel:
+    return vae.load(vae.model_dir(config))
+
+
+def ensure_trained(config: vae.VAEConfig, data: ImageData) -> vae.TrainedModel:
+    """Load the model, training it first (with a progress bar) when this config was never trained."""
+    if not (vae.model_dir(config) / "record.json").exists():
+        bar = st.progress(0.0, text=f"Training the {config.kind.upper()} once (seeded; saved for later visits)...")
+        model = vae.train(config, data, lambda f, msg: bar.progress(f, text=msg))
+        vae.save(model, vae.model_dir(config))
+        bar.empty()
+    return saved_model(config)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def test_codes(_model: vae.TrainedModel, key: str, images_key: str, _images: np.ndarray):
+    """Latent codes of a data set's test images, cached per model key and data set name."""
+    with KERAS_LOCK:
+        return vae.encode(_model, _images)
+
+
+def to_2d(means: np.ndarray, basis: np.ndarray | None) -> np.ndarray:
+    return means[:, :2] if basis is None else (means - basis[0]) @ basis[1:].T
+
+
+def pca_basis(means: np.ndarray) -> np.ndarray | None:
+    """Mean and two principal axes of the latent means, when the latent has more than two dimensions."""
+    if means.shape[1] <= 2:
+        return None
+    centre = means.mean(axis=0)
+    _, _, vt = np.linalg.svd(means - centre, full_matrices=False)
+    return np.vstack([centre, vt[:2]])
+
+
+def settings() -> vae.VAEConfig:
+    seed_state("vae.data", "data", default_dataset(), lambda v: v if v in DATASETS else default_dataset())
+    seed_state("vae.epochs", "epochs", 10, lambda v: min(max(int(v), 1), 200))
+    seed_state("vae.latent", "latent", 2, lambda v: min(max(int(v), 2), 32))
+    seed_state("vae.beta", "beta", 1.0, lambda v: min(max(float(v), 0.0), 20.0))
+    seed_state("vae.arch", "arch", "mlp", lambda v: v if v in vae.ARCHS else "mlp")
+    with st.sidebar:
+        st.subheader("Models")
+        st.selectbox("Data set", DATASETS, key="vae.data")
+        st.number_input("Epochs", 1, 200, key="vae.epochs")
+        st.number_input("Latent dimensions", 2, 32, key="vae.latent")
+        st.number_input("KL weight beta (VAE)", 0.0, 20.0, step=0.5, key="vae.beta")
+        st.radio("Encoder / decoder", vae.ARCHS, key="vae.arch", horizontal=True,
+                 format_func={"mlp": "MLP", "conv": "convolutional encoder"}.get)
+        trained = vae.saved_models()
+        if trained:
+            st.caption("Trained here: " + ", ".join(sorted({c.key for c in trained})))
+    s = st.session_state
+    return vae.VAEConfig(data=s["vae.data"], latent=int(s["vae.latent"]), epochs=int(s["vae.epochs"]),
+                         beta=float(s["vae.beta"]), arch=s["vae.arch"])
+
+
+st.title("VAE geometry")
+st.markdown(
+    "An autoencoder maps each image to a **point**; a VAE maps it to a **region** N(mu, sigma^2) and must "
+    "reconstruct from anywhere inside it. Neighbouring regions are forced to decode sensibly, and the KL term keeps "
+    "them near the prior and overlapping, so the gaps between training images fill in (kexue.fm 7725). Same data, "
+    "same encoder and decoder, side by side."
+)
+config = settings()
+try:
+    config.validate()
+    data = dataset(config.data)
+except (ValueError, DataError) as exc:
+    st.error(str(exc))
+    st.stop()
+st.caption(f"Data: {data.name} from {data.source}: {len(data.x_train):,} training and {len(data.x_test):,} test "
+           f"images of {data.image_shape[0]} x {data.image_shape[1]}.")
+models = {kind: ensure_trained(vae.VAEConfig(**{**config.__dict__, "kind": kind}), data) for kind in ("vae", "ae")}
+m_vae, m_ae = models["vae"], models["ae"]
+
+n_test = len(data.x_test)
+seed_state("vae.images", "images", [0, 1, 2], lambda v: [int(i) for i in v.split(",") if i.strip()][:8])
+st.session_state["vae.images"] = [i for i in st.session_state["vae.images"] if 0 <= i < n_test] or [0]
+chosen = st.multiselect("Test images to follow (by index)", list(range(min(n_test, 500))), key="vae.images",
+                        max_selections=8, format_func=lambda i: f"{i}: {data.class_names[data.y_test[i]]}")
+chosen = chosen or [0]
+
+x_test = data.x_test
+mu_v, logvar_v = test_codes(m_vae, m_vae.config.key, data.name, x_test)
+mu_a, _ = test_codes(m_ae, m_ae.config.key, data.name, x_test)
+basis_v, basis_a = pca_basis(mu_v), pca_basis(mu_a)
+if basis_v is not None:
+    st.info(f"The latent space has {config.latent} dimensions: the plots show its first two principal components "
+            "(ellipses use the standard deviations of the first two latent dimensions).")
+pv, pa = to_2d(mu_v, basis_v), to_2d(mu_a, basis_a)
+seed_state("vae.same_axes", "same", True, lambda v: v != "0")
+same_axes = st.toggle("Same axes for both (the AE spreads its points far wider than the VAE's prior allows)",
+                      key="vae.same_axes")
+
+
+def extent(points: np.ndarray) -> tuple[float, float]:
+    r = float(np.percentile(np.abs(points), 99.5)) * 1.1
+    return -r, r
+
+
+lim_a = lim_v = extent(np.vstack([pv, pa]))
+if not same_axes:
+    lim_a, lim_v = extent(pa), extent(pv)
+sigma_v = np.exp(logvar_v / 2)
+
+m1, m2, m3, m4 = st.columns(4)
+m1.metric("VAE test ELBO (nats/image)", f"{m_vae.test['elbo']:.1f}")
+m2.metric("VAE reconstruction / KL", f"{m_vae.test['reconstruction']:.1f} / {m_vae.test['kl']:.2f}")
+m3.metric("AE test reconstruction", f"{m_ae.test['reconstruction']:.1f}")
+m4.metric("Training time (VAE + AE)", f"{m_vae.seconds + m_ae.seconds:.0f} s")
+
+names = [f"#{i}" for i in chosen]
+left, right = st.columns(2)
+fig_a = figs.latent_scatter(pa, data.y_test, data.class_names, "Autoencoder: each image is a point", lim_a,
+                            pa[chosen], None, names)
+fig_v = figs.latent_scatter(pv, data.y_test, data.class_names, "VAE: each image is a region (1 and 2 sigma)",
+                            lim_v, pv[chosen], sigma_v[chosen][:, :2], names)
+left.plotly_chart(fig_a, key="vae.scatter.ae", width="stretch")
+right.plotly_chart(fig_v, key="vae.scatter.vae", width="stretch")
+
+st.subheader("The noise ball")
+first = chosen[0]
+with KERAS_LOCK:
+    ball_v = vae.noise_ball(m_vae, x_test[first], n=10, seed=0)
+    ball_a = vae.noise_ball(m_ae, x_test[first], n=10, seed=0)
+original = x_test[first][None]
+st.plotly_chart(figs.image_strip(np.concatenate([original, ball_v]),
+                                 f"Test image #{first}, then 10 decodes of samples from its VAE region"),
+                key="vae.ball", width="stretch")
+st.caption("The autoencoder has no region: all ten of its decodes are the same image.")
+
+seed_state("vae.grid", "grid", 15, int)
+n_grid = st.slider("Grid size", 5, 25, key="vae.grid")
+with KERAS_LOCK:
+    grid_v, grid_a = vae.decode_grid(m_vae, n_grid), vae.decode_grid(m_ae, n_grid)
+g1, g2 = st.columns(2)
+fig_ga = figs.image_grid(grid_a, "AE decodes the prior's quantiles: holes between its points")
+fig_gv = figs.image_grid(grid_v, "VAE decodes the prior's quantiles: every cell is an image")
+g1.plotly_chart(fig_ga, key="vae.grid.ae", width="stretch")
+g2.plotly_chart(fig_gv, key="vae.grid.vae", width="stretch")
+
+st.subheader("Interpolation")
+seed_state("vae.a", "a", chosen[0], int)
+seed_state("vae.b", "b", chosen[-1] if len(chosen) > 1 else 1, int)
+c1, c2 = st.columns(2)
+a = c1.number_input("From test image", 0, n_test - 1, key="vae.a")
+b = c2.number_input("To test image", 0, n_test - 1, key="vae.b")
+with KERAS_LOCK:
+    path_v = vae.interpolate(m_vae, x_test[a], x_test[b], 10)
+    path_a = vae.interpolate(m_ae, x_test[a], x_test[b], 10)
+st.plotly_chart(figs.image_strip(path_a, "Through the AE's latent space"), key="vae.interp.ae", width="stretch")
+st.plotly_chart(figs.image_strip(path_v, "Through the VAE's latent space"), key="vae.interp.vae", width="stretch")
+
+st.subheader("Your image")
+upload = st.file_uploader("Upload an image (any size; converted to grayscale at the data set's size)",
+                          type=["png", "jpg", "jpeg", "gif", "bmp", "webp"], key="vae.upload")
+if upload is not None:
+    try:
+        x_up = image_from_bytes(upload.name, upload.getvalue(), data.image_shape)
+        with KERAS_LOCK:
+            mu_u, logvar_u = vae.encode(m_vae, x_up[None])
+            z_ae = vae.encode(m_ae, x_up[None])[0]
+            rec = np.concatenate([x_up[None], vae.decode(m_vae, mu_u), vae.decode(m_ae, z_ae)])
+        st.plotly_chart(figs.image_strip(rec, "Your image, the VAE's reconstruction, the AE's reconstruction"),
+                        key="vae.upload.rec", width="stretch")
+        pu = to_2d(mu_u, basis_v)
+        st.plotly_chart(figs.latent_scatter(pv, data.y_test, data.class_names, "Your image's region in the VAE",
+                                            lim_v, pu, np.exp(logvar_u / 2)[:, :2], ["yours"]),
+                        key="vae.upload.scatter", width="stretch")
+    except DataError as exc:
+        st.error(str(exc))
+
+st.subheader("Training")
+k1, k2 = st.columns(2)
+kl_dims = 0.5 * np.mean(mu_v**2 + np.exp(logvar_v) - 1 - logvar_v, axis=0)
+k1.plotly_chart(figs.kl_per_dimension(kl_dims), key="vae.kl", width="stretch")
+curves = figs.training_curves({"VAE": m_vae.history, "AE": m_ae.history})
+k2.plotly_chart(curves, key="vae.curves", width="stretch")
+
+with st.expander("Downloads"):
+    codes = pd.DataFrame({"index": np.arange(n_test), "label": [data.class_names[y] for y in data.y_test],
+                          **{f"vae_mu{i + 1}": mu_v[:, i] for i in range(mu_v.shape[1])},
+                          **{f"vae_sigma{i + 1}": sigma_v[:, i] for i in range(mu_v.shape[1])},
+                          **{f"ae_z{i + 1}": mu_a[:, i] for i in range(mu_a.shape[1])}})
+    cols = st.columns(3)
+    with cols[0]:
+        download("Latent codes (CSV)", lambda: codes.to_csv(index=False), "latent-codes.csv", "text/csv", "vae.dl.csv")
+    with cols[1]:
+        download_figure(fig_v, "vae-latent.html", "vae.dl.vae", "VAE latent (HTML)")
+        download_figure(fig_a, "ae-latent.html", "vae.dl.ae", "AE latent (HTML)")
+    with cols[2]:
+        download_figure(fig_gv, "vae-grid.html", "vae.dl.gv", "VAE grid (HTML)")
+        download_figure(curves, "training.html", "vae.dl.curves", "Training curves (HTML)")
+
+params = {"data": config.data, "epochs": config.epochs, "latent": config.latent, "beta": config.beta,
+          "arch": config.arch, "images": ",".join(map(str, chosen)), "grid": n_grid, "a": a, "b": b,
+          "same": "1" if same_axes else "0"}
+publish(params)
+st.caption(f"Share this view: [{URL_PATH} link]({share_link(URL_PATH, params)}), or copy the address bar.")
