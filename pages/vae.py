@@ -59,6 +59,15 @@ def pca_basis(means: np.ndarray) -> np.ndarray | None:
     return np.vstack([centre, vt[:2]])
 
 
+def reopen(trained: dict[str, vae.VAEConfig]) -> None:
+    """Set the sidebar to a saved model's settings (a callback, so it runs before the widgets are drawn)."""
+    config = trained.get(st.session_state.get("vae.trained") or "")
+    if config is not None:
+        st.session_state.update({"vae.data": config.data, "vae.epochs": config.epochs,
+                                 "vae.latent": max(config.latent, 2), "vae.beta": config.beta,
+                                 "vae.arch": config.arch})
+
+
 def settings() -> vae.VAEConfig:
     seed_state("vae.data", "data", default_dataset(), lambda v: v if v in DATASETS else default_dataset())
     seed_state("vae.epochs", "epochs", 10, lambda v: min(max(int(v), 1), 200))
@@ -73,9 +82,10 @@ def settings() -> vae.VAEConfig:
         st.number_input("KL weight beta (VAE)", 0.0, 20.0, step=0.5, key="vae.beta")
         st.radio("Encoder / decoder", vae.ARCHS, key="vae.arch", horizontal=True,
                  format_func={"mlp": "MLP", "conv": "convolutional encoder"}.get)
-        trained = vae.saved_models()
+        trained = {c.key: c for c in vae.saved_models() if c.kind == "vae"}
         if trained:
-            st.caption("Trained here: " + ", ".join(sorted({c.key for c in trained})))
+            st.selectbox("...or reopen a trained model", [""] + sorted(trained), key="vae.trained",
+                         on_change=reopen, args=(trained,), help="Every model trained here is kept.")
     s = st.session_state
     return vae.VAEConfig(data=s["vae.data"], latent=int(s["vae.latent"]), epochs=int(s["vae.epochs"]),
                          beta=float(s["vae.beta"]), arch=s["vae.arch"])
@@ -102,9 +112,14 @@ m_vae, m_ae = models["vae"], models["ae"]
 
 n_test = len(data.x_test)
 seed_state("vae.images", "images", [0, 1, 2], lambda v: [int(i) for i in v.split(",") if i.strip()][:8])
-st.session_state["vae.images"] = [i for i in st.session_state["vae.images"] if 0 <= i < n_test] or [0]
-chosen = st.multiselect("Test images to follow (by index)", list(range(min(n_test, 500))), key="vae.images",
-                        max_selections=8, format_func=lambda i: f"{i}: {data.class_names[data.y_test[i]]}")
+clicked = st.session_state.pop("vae.clicked", None)
+images = [i for i in st.session_state["vae.images"] if 0 <= i < n_test] or [0]
+if clicked is not None and clicked not in images:
+    images = (images + [clicked])[-8:]
+st.session_state["vae.images"] = images
+chosen = st.multiselect("Test images to follow (by index, or click a point in the VAE plot)", list(range(n_test)),
+                        key="vae.images", max_selections=8,
+                        format_func=lambda i: f"{i}: {data.class_names[data.y_test[i]]}")
 chosen = chosen or [0]
 
 x_test = data.x_test
@@ -143,7 +158,16 @@ fig_a = figs.latent_scatter(pa, data.y_test, data.class_names, "Autoencoder: eac
 fig_v = figs.latent_scatter(pv, data.y_test, data.class_names, "VAE: each image is a region (1 and 2 sigma)",
                             lim_v, pv[chosen], sigma_v[chosen][:, :2], names)
 left.plotly_chart(fig_a, key="vae.scatter.ae", width="stretch")
-right.plotly_chart(fig_v, key="vae.scatter.vae", width="stretch")
+event = right.plotly_chart(fig_v, key="vae.scatter.vae", width="stretch", on_select="rerun",
+                           selection_mode="points")
+points = event.selection.points if event and event.selection else []
+if points and points != st.session_state.get("vae.last_click"):
+    st.session_state["vae.last_click"] = points
+    hit = points[0]
+    index = figs.scatter_point_index(data.y_test, hit.get("curve_number", -1), hit.get("point_index", -1))
+    if index is not None:
+        st.session_state["vae.clicked"] = index
+        st.rerun()
 
 st.subheader("The noise ball")
 first = chosen[0]

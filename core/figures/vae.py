@@ -97,3 +97,9 @@ def training_curves(histories: dict[str, list[dict[str, float]]]) -> go.Figure:
                       yaxis2={"title": {"text": "KL"}, "overlaying": "y", "side": "right"},
                       legend={"orientation": "h", "y": -0.3}, margin={"l": 10, "r": 10, "t": 50, "b": 10})
     return fig
+
+
+def scatter_point_index(labels: np.ndarray, curve: int, point: int) -> int | None:
+    """The data index of a clicked point of ``latent_scatter`` (one trace per class, in class order)."""
+    members = np.flatnonzero(np.asarray(labels) == curve)
+    return int(members[point]) if 0 <= point < len(members) else None

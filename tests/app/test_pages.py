@@ -11,7 +11,7 @@ from core.figures.perturbed_masking import word_positions
 
 ROOT = Path(__file__).resolve().parents[2]
 PM_PAGE = str(ROOT / "pages" / "perturbed_masking.py")
-TIMEOUT = 180
+TIMEOUT = 400
 
 
 def pm_app(tiny_bert_dir, **params) -> AppTest:

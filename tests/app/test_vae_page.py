@@ -52,3 +52,14 @@ def test_out_of_range_settings_in_a_link_are_clamped():
     assert at.number_input(key="vae.latent").value == 2 and at.number_input(key="vae.epochs").value == 1
     assert at.number_input(key="vae.beta").value == 0.0
     assert at.multiselect(key="vae.images").value == [0]
+
+
+def test_a_trained_model_can_be_reopened():
+    at = vae_app()
+    at.number_input(key="vae.epochs").set_value(2).run()
+    assert not at.exception
+    options = at.selectbox(key="vae.trained").options
+    first = next(o for o in options if o.startswith("digits-vae-mlp-l2-e1-"))
+    at.selectbox(key="vae.trained").set_value(first).run()
+    assert not at.exception
+    assert at.number_input(key="vae.epochs").value == 1 and at.query_params["epochs"] == "1"

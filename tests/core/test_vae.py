@@ -78,3 +78,15 @@ def test_uploaded_images_are_read_or_refused():
 
     with pytest.raises(DataError, match="not an image"):
         image_from_bytes("notes.txt", b"hello", (28, 28))
+
+
+def test_clicked_point_maps_back_to_its_test_image():
+    from core.figures.vae import latent_scatter, scatter_point_index
+
+    labels = np.array([1, 0, 1, 2, 1])
+    means = np.arange(10.0).reshape(5, 2)
+    fig = latent_scatter(means, labels, ["a", "b", "c"], "t", (-1, 1))
+    # Trace 1 holds class "b": the images 0, 2 and 4, in that order.
+    assert list(fig.data[1].x) == [0.0, 4.0, 8.0]
+    assert scatter_point_index(labels, 1, 2) == 4 and scatter_point_index(labels, 2, 0) == 3
+    assert scatter_point_index(labels, 1, 9) is None
