@@ -24,7 +24,7 @@ from core.perturbed_masking import (
     uas_by_layer,
 )
 from core.textinput import Sentences
-from ui.downloads import download, download_figure
+from ui.downloads import download, download_panel
 from ui.inputs import sentence_form
 from ui.models import load_or_error, model_picker
 from ui.segment_view import EXAMPLE_ZH, corpus_picker, show_segmentation
@@ -171,23 +171,19 @@ def show_sentence(analysis: SentenceAnalysis, settings: dict, default_layer: int
         "right_chain_uas": report.right_chain_uas, "spacy_heads": list(ref.heads) if ref else None,
     }
     with st.expander("Downloads", expanded=False):
-        cols = st.columns(4)
-        with cols[0]:
-            download("Matrix (CSV)", lambda: matrix_csv(words, analysis.impact.layer(layer)),
-                     f"impact-layer{layer}.csv", "text/csv", f"{key}.dl.csv")
-            download("Analysis (JSON)", lambda: json.dumps(
-                {**record, "matrices": analysis.impact.matrices.tolist()}, ensure_ascii=False),
-                "analysis.json", "application/json", f"{key}.dl.json")
-        with cols[1]:
-            download("Tree (CoNLL-U)", lambda: to_conllu(words, report.heads, f"{report.decoder}, layer {layer}"),
-                     "tree.conllu", "text/plain", f"{key}.dl.conllu")
-            download("Tree (bracketed)", report.tree + "\n", "tree.txt", "text/plain", f"{key}.dl.brackets")
-        with cols[2]:
-            download_figure(heat, "impact-matrix.html", f"{key}.dl.heat", "Heatmap (HTML)")
-            download_figure(arcs, "dependency-tree.html", f"{key}.dl.arcs", "Dependency tree (HTML)")
-        with cols[3]:
-            download_figure(tree, "constituency-tree.html", f"{key}.dl.tree", "Constituency tree (HTML)")
-            download_figure(per_layer, "uas-by-layer.html", f"{key}.dl.layers", "UAS by layer (HTML)")
+        download_panel([
+            ("Matrix (CSV)", lambda: matrix_csv(words, analysis.impact.layer(layer)), f"impact-layer{layer}.csv",
+             "text/csv"),
+            ("Analysis (JSON)", lambda: json.dumps({**record, "matrices": analysis.impact.matrices.tolist()},
+                                                   ensure_ascii=False), "analysis.json", "application/json"),
+            ("Tree (CoNLL-U)", lambda: to_conllu(words, report.heads, f"{report.decoder}, layer {layer}"),
+             "tree.conllu", "text/plain"),
+            ("Tree (bracketed)", report.tree + "\n", "tree.txt", "text/plain"),
+            ("Heatmap (HTML)", heat, "impact-matrix.html"),
+            ("Dependency tree (HTML)", arcs, "dependency-tree.html"),
+            ("Constituency tree (HTML)", tree, "constituency-tree.html"),
+            ("UAS by layer (HTML)", per_layer, "uas-by-layer.html"),
+        ], f"{key}.dl", n_cols=4)
     return record
 
 

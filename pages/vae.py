@@ -11,7 +11,7 @@ import streamlit as st
 from core import vae
 from core.data.images import DATASETS, DataError, ImageData, default_dataset, image_from_bytes, load_images
 from core.figures import vae as figs
-from ui.downloads import download, download_figure
+from ui.downloads import download_panel
 from ui.share import publish, seed_state, share_link
 
 URL_PATH = "vae"
@@ -233,15 +233,14 @@ with st.expander("Downloads"):
                           **{f"vae_mu{i + 1}": mu_v[:, i] for i in range(mu_v.shape[1])},
                           **{f"vae_sigma{i + 1}": sigma_v[:, i] for i in range(mu_v.shape[1])},
                           **{f"ae_z{i + 1}": mu_a[:, i] for i in range(mu_a.shape[1])}})
-    cols = st.columns(3)
-    with cols[0]:
-        download("Latent codes (CSV)", lambda: codes.to_csv(index=False), "latent-codes.csv", "text/csv", "vae.dl.csv")
-    with cols[1]:
-        download_figure(fig_v, "vae-latent.html", "vae.dl.vae", "VAE latent (HTML)")
-        download_figure(fig_a, "ae-latent.html", "vae.dl.ae", "AE latent (HTML)")
-    with cols[2]:
-        download_figure(fig_gv, "vae-grid.html", "vae.dl.gv", "VAE grid (HTML)")
-        download_figure(curves, "training.html", "vae.dl.curves", "Training curves (HTML)")
+    download_panel([
+        ("Latent codes (CSV)", lambda: codes.to_csv(index=False), "latent-codes.csv", "text/csv"),
+        ("VAE latent (HTML)", fig_v, "vae-latent.html"),
+        ("AE latent (HTML)", fig_a, "ae-latent.html"),
+        ("VAE grid (HTML)", fig_gv, "vae-grid.html"),
+        ("AE grid (HTML)", fig_ga, "ae-grid.html"),
+        ("Training curves (HTML)", curves, "training.html"),
+    ], "vae.dl")
 
 params = {"data": config.data, "epochs": config.epochs, "latent": config.latent, "beta": config.beta,
           "arch": config.arch, "images": ",".join(map(str, chosen)), "grid": n_grid, "a": a, "b": b,

@@ -20,3 +20,22 @@ def download(label: str, data: Callable[[], str | bytes] | str | bytes, file_nam
 
 def download_figure(fig: go.Figure, file_name: str, key: str, label: str = "Figure (HTML)") -> None:
     download(label, lambda: figure_html(fig), file_name, "text/html", key)
+
+
+def download_panel(entries: list[tuple], prefix: str, n_cols: int = 3) -> None:
+    """Download buttons laid out in columns.
+
+    Each entry is ``(label, figure, file_name)`` for a figure (saved as HTML) or
+    ``(label, data, file_name, mime)`` for data (a value or a callable building it).
+    Keys are ``prefix`` plus the file name.
+    """
+    cols = st.columns(n_cols)
+    per_col = -(-len(entries) // n_cols)
+    for i, entry in enumerate(entries):
+        with cols[i // per_col]:
+            label, obj, file_name, *mime = entry
+            key = f"{prefix}.{file_name}"
+            if isinstance(obj, go.Figure):
+                download_figure(obj, file_name, key, label)
+            else:
+                download(label, obj, file_name, mime[0], key)

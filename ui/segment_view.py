@@ -17,7 +17,7 @@ from core.models.registry import ModelError
 from core.parsing import bracketed, su_tree, to_conllu
 from core.perturbed_masking import SentenceAnalysis, analyse, decode, matrix_csv
 from core.textinput import InputError, raw_corpus_from_upload
-from ui.downloads import download, download_figure
+from ui.downloads import download_panel
 from ui.models import encoder as cached_encoder
 from ui.share import seed_state
 from ui.text import md_escape
@@ -100,20 +100,16 @@ def show_chinese_trees(model_id: str, text: str, probe_words: list[str], jieba: 
     right.plotly_chart(mart_fig, key="pm.zh.mart", width="stretch")
     st.code(f"Su:   {bracketed(su, words)}\nMART: {report.tree}", language=None)
     with st.expander("Tree downloads"):
-        cols = st.columns(3)
-        with cols[0]:
-            download("Tree (CoNLL-U)", lambda: to_conllu(words, report.heads, f"eisner, layer {layer}"),
-                     "tree-zh.conllu", "text/plain", "pm.zh.dl.conllu")
-            download("Trees (bracketed)", f"{bracketed(su, words)}\n{report.tree}\n", "trees-zh.txt",
-                     "text/plain", "pm.zh.dl.brackets")
-        with cols[1]:
-            download("Matrix (CSV)", lambda: matrix_csv(words, matrix), f"impact-zh-layer{layer}.csv", "text/csv",
-                     "pm.zh.dl.csv")
-            download_figure(heat, "impact-matrix-zh.html", "pm.zh.dl.heat", "Heatmap (HTML)")
-        with cols[2]:
-            download_figure(arcs, "dependency-tree-zh.html", "pm.zh.dl.arcs", "Dependency tree (HTML)")
-            download_figure(su_fig, "su-tree.html", "pm.zh.dl.su", "Su's tree (HTML)")
-            download_figure(mart_fig, "mart-tree.html", "pm.zh.dl.mart", "MART tree (HTML)")
+        download_panel([
+            ("Tree (CoNLL-U)", lambda: to_conllu(words, report.heads, f"eisner, layer {layer}"), "tree-zh.conllu",
+             "text/plain"),
+            ("Trees (bracketed)", f"{bracketed(su, words)}\n{report.tree}\n", "trees-zh.txt", "text/plain"),
+            ("Matrix (CSV)", lambda: matrix_csv(words, matrix), f"impact-zh-layer{layer}.csv", "text/csv"),
+            ("Heatmap (HTML)", heat, "impact-matrix-zh.html"),
+            ("Dependency tree (HTML)", arcs, "dependency-tree-zh.html"),
+            ("Su's tree (HTML)", su_fig, "su-tree.html"),
+            ("MART tree (HTML)", mart_fig, "mart-tree.html"),
+        ], "pm.zh.dl")
 
 
 def _prepare(model_id: str, source: str, text: str | None) -> tuple[CharStats, seg.Calibration] | None:
@@ -200,17 +196,14 @@ def show_segmentation(model_id: str, text: str, corpus: tuple[str, str | None] =
     record = {"text": text, "model": model_id, "rule": rule, "threshold": threshold, "words": words,
               "jieba": jieba, "scores": [float(v) for v in result.scores], "d": [float(v) for v in raw]}
     with st.expander("Downloads"):
-        cols = st.columns(3)
-        with cols[0]:
-            download("Words (text)", " ".join(words) + "\n", "segmentation.txt", "text/plain", "pm.zh.dl.txt")
-            download("Scores (JSON)", lambda: json.dumps(record, ensure_ascii=False), "segmentation.json",
-                     "application/json", "pm.zh.dl.json")
-        with cols[1]:
-            download_figure(chips, "segmentation-chips.html", "pm.zh.dl.chips", "Chips (HTML)")
-            download_figure(rule_fig, "rule-scores.html", "pm.zh.dl.rule", "Rule scores (HTML)")
-        with cols[2]:
-            download_figure(probe, "probe-distances.html", "pm.zh.dl.probe", "Probe d (HTML)")
-            download_figure(stats_fig, "statistics.html", "pm.zh.dl.stats", "Statistics (HTML)")
+        download_panel([
+            ("Words (text)", " ".join(words) + "\n", "segmentation.txt", "text/plain"),
+            ("Scores (JSON)", lambda: json.dumps(record, ensure_ascii=False), "segmentation.json", "application/json"),
+            ("Chips (HTML)", chips, "segmentation-chips.html"),
+            ("Rule scores (HTML)", rule_fig, "rule-scores.html"),
+            ("Probe d (HTML)", probe, "probe-distances.html"),
+            ("Statistics (HTML)", stats_fig, "statistics.html"),
+        ], "pm.zh.dl")
     show_chinese_trees(model_id, text, words, jieba)
     params = {"rule": rule, "zhlayer": st.session_state.get("pm.zh.layer")}
     if abs(threshold - default_t) > 1e-9:

@@ -56,6 +56,7 @@ def test_sentence_view_from_a_share_link(tiny_bert_dir):
     assert at.query_params["layer"] == "1"
     code = at.get("code")[0].value
     assert code.startswith("(") and code.count("(") == 7
+    assert len(at.get("download_button")) == 8  # matrix, analysis, 2 trees, 4 figures
 
 
 def test_changing_settings_reruns_without_error(tiny_bert_dir):
