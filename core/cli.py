@@ -222,8 +222,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from core.data.images import DataError as ImageDataError
-    from core.data.peoples_daily import DataError
+    from core.data import DataError
     from core.models.registry import ModelError
     from core.reference import ReferenceError
 
@@ -238,7 +237,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             out.write(json.dumps(obj, ensure_ascii=False) + "\n")
             out.flush()
         return 0
-    except (CliError, InputError, ModelError, ReferenceError, DataError, ImageDataError, ValueError, OSError) as exc:
+    except (CliError, InputError, ModelError, ReferenceError, DataError, ValueError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     finally:

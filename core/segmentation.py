@@ -313,7 +313,6 @@ class Segmentation:
     scores: np.ndarray  # <float>[gaps] the rule's merge score
     threshold: float
     distances: np.ndarray  # <float32>[layers, gaps] raw probe d (empty for the stats rule)
-    stats_features: np.ndarray  # <float>[gaps, features]
     unknown_chars: int
     dropped_chars: int
 
@@ -338,7 +337,7 @@ def segment(text: str, rule: str, calibration: Calibration, encoder: Encoder | N
         all_chars = [c for c in text if not c.isspace()]
         chars, unknown, dropped = tuple(all_chars[:MAX_CHARS]), 0, max(len(all_chars) - MAX_CHARS, 0)
         d = np.zeros((0, max(len(chars) - 1, 0)), np.float32)
-    feats = gap_features(stats, chars) if stats is not None else np.zeros((max(len(chars) - 1, 0), 0))
+    feats = gap_features(stats, chars) if rule in ("stats", "combined") else None
     if rule == "blog":
         scores = d[-1].astype(np.float64)
     else:
@@ -347,7 +346,7 @@ def segment(text: str, rule: str, calibration: Calibration, encoder: Encoder | N
         scores = x @ np.asarray(calibration.weights[rule]) if len(x) else np.zeros(0)
     threshold = calibration.thresholds[rule]
     words = words_from_merges(list(chars), list(scores > threshold))
-    return Segmentation(tuple(chars), tuple(words), rule, scores, threshold, d, feats, unknown, dropped)
+    return Segmentation(tuple(chars), tuple(words), rule, scores, threshold, d, unknown, dropped)
 
 
 def jieba_words(text: str) -> list[str]:

@@ -40,8 +40,8 @@ def ensure_trained(config: vae.VAEConfig, data: ImageData) -> vae.TrainedModel:
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def test_codes(_model: vae.TrainedModel, key: str, images_key: str, _images: np.ndarray):
-    """Latent codes of a data set's test images, cached per model key and data set name."""
+def test_codes(_model: vae.TrainedModel, key: str, _images: np.ndarray):
+    """Latent codes of the test images, cached per model key (which names the data set)."""
     with KERAS_LOCK:
         return vae.encode(_model, _images)
 
@@ -123,8 +123,8 @@ chosen = st.multiselect("Test images to follow (by index, or click a point in th
 chosen = chosen or [0]
 
 x_test = data.x_test
-mu_v, logvar_v = test_codes(m_vae, m_vae.config.key, data.name, x_test)
-mu_a, _ = test_codes(m_ae, m_ae.config.key, data.name, x_test)
+mu_v, logvar_v = test_codes(m_vae, m_vae.config.key, x_test)
+mu_a, _ = test_codes(m_ae, m_ae.config.key, x_test)
 basis_v, basis_a = pca_basis(mu_v), pca_basis(mu_a)
 if basis_v is not None:
     st.info(f"The latent space has {config.latent} dimensions: the plots show its first two principal components "
@@ -178,7 +178,9 @@ original = x_test[first][None]
 st.plotly_chart(figs.image_strip(np.concatenate([original, ball_v]),
                                  f"Test image #{first}, then 10 decodes of samples from its VAE region"),
                 key="vae.ball", width="stretch")
-st.caption("The autoencoder has no region: all ten of its decodes are the same image.")
+st.plotly_chart(figs.image_strip(np.concatenate([original, ball_a]),
+                                 "The same for the autoencoder: it has no region, so all ten decodes are one image"),
+                key="vae.ball.ae", width="stretch")
 
 seed_state("vae.grid", "grid", 15, int)
 n_grid = st.slider("Grid size", 5, 25, key="vae.grid")

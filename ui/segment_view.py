@@ -10,7 +10,8 @@ import streamlit as st
 from core import char_stats
 from core import segmentation as seg
 from core.char_stats import CharStats
-from core.data.peoples_daily import DataError, default_raw_corpus
+from core.data import DataError
+from core.data.peoples_daily import default_raw_corpus
 from core.figures import perturbed_masking as tree_figs
 from core.figures import segmentation as figs
 from core.models.registry import ModelError

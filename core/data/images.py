@@ -18,14 +18,12 @@ from pathlib import Path
 
 import numpy as np
 
+from core.data import DataError
+
 FASHION_DIR = Path(os.environ.get("KEXUE_FASHION_MNIST", "/usr/share/datasets/fashion-mnist"))
 FASHION_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
                    "Ankle boot")
 DATASETS = ("fashion-mnist", "mnist", "digits")
-
-
-class DataError(RuntimeError):
-    """A data set cannot be had; the message is meant for the user."""
 
 
 @dataclass(frozen=True)

@@ -16,15 +16,13 @@ import random
 from dataclasses import dataclass
 from functools import lru_cache
 
+from core.data import DataError
+
 SENTENCE_END = frozenset("。！？；")
 MIN_CHARS, MAX_CHARS = 5, 80
 CALIBRATION_SIZE = 300
 EVALUATION_SIZE = 2000
 SEED = 1998
-
-
-class DataError(RuntimeError):
-    """A data set cannot be read; the message is meant for the user."""
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib.resources
 from functools import lru_cache
 
-from core.data.peoples_daily import DataError
+from core.data import DataError
 
 
 @lru_cache(maxsize=1)

@@ -16,6 +16,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+from core.data import DataError
 from core.home import atomic_write, lab_home
 
 VERSION = "3.3.2"
@@ -25,10 +26,6 @@ COLLECTIONS = {
     "amazon": "amazonReviewSnippets_GroundTruth.txt",
     "tweets": "tweets_GroundTruth.txt",
 }
-
-
-class DataError(RuntimeError):
-    """A data set cannot be had; the message is meant for the user."""
 
 
 def _folder() -> Path:

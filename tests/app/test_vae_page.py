@@ -25,6 +25,7 @@ def test_page_trains_and_shows_both_latent_spaces():
               "Training: reconstruction"]
     for title in titles[:2] + titles[3:]:
         assert any(title in s for s in specs), title
+    assert any("all ten decodes are one image" in s for s in specs)
     assert at.multiselect(key="vae.images").value == [3, 4]
     labels = [m.label for m in at.metric]
     assert "VAE test ELBO (nats/image)" in labels
