@@ -26,18 +26,12 @@ import numpy as np
 
 from core.data.images import ImageData
 from core.home import lab_home
+from core.kerasrt import keras as keras_module
 
 Progress = Callable[[float, str], None]
 KINDS = ("vae", "ae")
 ARCHS = ("mlp", "conv")
 
-
-def _keras():
-    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    import keras
-
-    return keras
 
 
 @dataclass(frozen=True)
@@ -105,7 +99,7 @@ def kl_monte_carlo(mu: np.ndarray, logvar: np.ndarray, samples: int, rng: np.ran
 
 def build(config: VAEConfig, image_shape: tuple[int, int]):
     """Encoder and decoder (Keras functional models) for a config."""
-    keras = _keras()
+    keras = keras_module()
     layers = keras.layers
     h, w = image_shape
     inputs = keras.Input((h, w), name="image")
@@ -145,7 +139,7 @@ def _losses(tf, x, logits, mu, logvar):
 def train(config: VAEConfig, data: ImageData, progress: Progress | None = None) -> TrainedModel:
     """Train one model, seeded; progress gets (fraction, "epoch e/E: reconstruction r, KL k")."""
     config.validate()
-    keras = _keras()
+    keras = keras_module()
     import tensorflow as tf
 
     keras.utils.set_random_seed(config.seed)
@@ -274,7 +268,7 @@ def save(model: TrainedModel, folder: Path) -> Path:
 
 
 def load(folder: Path) -> TrainedModel:
-    keras = _keras()
+    keras = keras_module()
     record = json.loads((folder / "record.json").read_text())
     cfg = record["config"]
     cfg["hidden"] = tuple(cfg["hidden"])
