@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 
@@ -36,3 +37,22 @@ def atomic_write(path: Path, write: Callable[[Path], None]) -> Path:
     finally:
         tmp_path.unlink(missing_ok=True)
     return path
+
+
+@contextlib.contextmanager
+def file_lock(name: str) -> Iterator[None]:
+    """Hold an exclusive lock named ``name`` across processes (the server, the CLI, workers).
+
+    Used so that two visitors asking for the same untrained model train it once:
+    the second waits, then finds the first one's result on disk.
+    """
+    import fcntl
+
+    path = lab_home() / "locks" / f"{name}.lock"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)

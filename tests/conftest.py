@@ -61,3 +61,18 @@ def tiny_encoder(tiny_bert_dir):
     from core.models.registry import load_encoder
 
     return load_encoder(str(tiny_bert_dir))
+
+
+@pytest.fixture(scope="session")
+def trained_classifiers(session_home) -> Path:
+    """Quick versions of the three built-in classifiers, stored where the page and CLI look for them.
+
+    Small slices and one epoch: the mechanics are tested, not the accuracy (the
+    full models are measured in the issue notes and on the page).
+    """
+    from core import classifiers as C
+
+    C.train_zh_sentiment(C.CharCNNConfig(limit=1200, epochs=1))
+    C.train_en_sentiment(C.HeadConfig(limit=300))
+    C.train_image_cnn(C.ImageCNNConfig(limit=1500, epochs=1))
+    return session_home
