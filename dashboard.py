@@ -8,6 +8,8 @@ PAGES = [
     st.Page("pages/home.py", title="Home", icon=":material/home:", url_path="home", default=True),
     st.Page("pages/perturbed_masking.py", title="Perturbed masking", icon=":material/account_tree:",
             url_path="perturbed-masking"),
+    st.Page("pages/integrated_gradients.py", title="Integrated gradients", icon=":material/gradient:",
+            url_path="integrated-gradients"),
     st.Page("pages/vae.py", title="VAE geometry", icon=":material/scatter_plot:", url_path="vae"),
 ]
 

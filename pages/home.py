@@ -23,6 +23,13 @@ st.caption(
     "Wu et al., ACL 2020; kexue.fm 7476."
 )
 
+st.page_link("pages/integrated_gradients.py", label="Integrated gradients", icon=":material/gradient:")
+st.caption(
+    "Which tokens or pixels drove a prediction? Integrated gradients with the completeness gap on every result, "
+    "Su's variant, gradients and gradient x input side by side, for Chinese and English sentiment classifiers and a "
+    "Fashion-MNIST CNN trained here. Sundararajan et al. 2017; kexue.fm 7533."
+)
+
 st.page_link("pages/vae.py", label="VAE geometry", icon=":material/scatter_plot:")
 st.caption(
     "Why does a VAE's noise make its latent space usable? Autoencoder and VAE side by side on Fashion-MNIST: latent "

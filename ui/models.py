@@ -25,25 +25,28 @@ def load_or_error(model_id: str) -> Encoder | None:
         return None
 
 
-def model_picker(key: str, default: str = DEFAULT_ENCODER) -> str:
-    """A select box of built-in encoders plus a free field for any other model.
+def picker(key: str, choices: dict[str, str], default: str, label: str, placeholder: str) -> str:
+    """A select box of built-in ids (``choices``: id -> label) plus a free field for any other id or folder.
 
-    ``st.session_state[key]`` holds the chosen model id, so share links can set it.
+    ``st.session_state[key]`` holds the chosen id, so share links can set it.
     """
-    ids = list(BUILTIN_ENCODERS)
+    ids = list(choices)
     current = st.session_state.get(key, default)
     choice_key, other_key = f"{key}.choice", f"{key}.other"
     if choice_key not in st.session_state:
         st.session_state[choice_key] = current if current in ids else OTHER
         if current not in ids:
             st.session_state[other_key] = current
-    choice = st.selectbox(
-        "Encoder", ids + [OTHER], key=choice_key,
-        format_func=lambda i: BUILTIN_ENCODERS[i].label if i in BUILTIN_ENCODERS else i,
-    )
+    choice = st.selectbox(label, ids + [OTHER], key=choice_key, format_func=lambda i: choices.get(i, i))
     if choice == OTHER:
-        typed = st.text_input("Model id or folder", key=other_key, placeholder="bert-base-uncased or /path/to/model")
+        typed = st.text_input("Model id or folder", key=other_key, placeholder=placeholder)
         st.session_state[key] = typed.strip() or default
     else:
         st.session_state[key] = choice
     return st.session_state[key]
+
+
+def model_picker(key: str, default: str = DEFAULT_ENCODER) -> str:
+    """The encoder picker: built-in encoders plus any Hugging Face id or folder."""
+    return picker(key, {k: c.label for k, c in BUILTIN_ENCODERS.items()}, default, "Encoder",
+                  "bert-base-uncased or /path/to/model")
