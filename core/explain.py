@@ -136,6 +136,8 @@ def convergence(clf: TextClassifier | ImageClassifier, x: np.ndarray, baseline: 
     for rule in rules:
         out[rule] = [(m, A.integrated_gradients(target, x, baseline, m, rule).relative_gap) for m in steps
                      if not (rule == "trapezoid" and m < 2)]
+    out["romberg (adaptive, points used)"] = A.converge(target, x, baseline, tolerance=0.0, max_points=max(steps) + 1,
+                                                        min_level=1)[1]
     return out
 
 

@@ -31,7 +31,7 @@ URL_PATH = "integrated-gradients"
 # Keras and torch models are shared by every session; one attribution at a time keeps them safe and the CPU fair.
 MODEL_LOCK = threading.Lock()
 GAP_WARNING = 0.05
-EXAMPLES = {"zh-sentiment": "这本书写得真好，我一口气读完了", "en-sentiment": "A gorgeous, witty and heartfelt film."}
+EXAMPLES = {"zh-sentiment": "酒店服务很周到，房间干净", "en-sentiment": "A gorgeous, witty and heartfelt film."}
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
@@ -68,7 +68,7 @@ def scorecard(clf) -> None:
         return
     name, best = record.best_baseline
     with st.expander(f"{clf.id}: held-out accuracy {100 * record.accuracy:.1f}% "
-                     f"(best bag-of-words baseline {100 * best:.1f}%)"):
+                     f"(best baseline on the same split: {name}, {100 * best:.1f}%)"):
         st.markdown(f"{md_escape(CLASSIFIERS[clf.id].description)} Trained on {record.n_train:,} examples, "
                     f"scored on {record.n_test:,} held out, in {record.seconds:.0f} s. "
                     f"Data: {md_escape(record.source)}.")
@@ -131,9 +131,9 @@ def completeness(e: explain.Explanation) -> None:
 
 
 def convergence_panel(clf, x: np.ndarray, baseline: np.ndarray, e: explain.Explanation, steps: int) -> None:
-    if st.toggle("Show how the gap shrinks with the steps (runs IG at m = 2 ... 128 for three rules)",
+    if st.toggle("Show how the gap shrinks with the steps (IG at m = 2 ... 128 for three rules, and the adaptive Romberg grid)",
                  key="ig.converge"):
-        with st.spinner("Integrating at 7 step counts x 3 rules..."), MODEL_LOCK:
+        with st.spinner("Integrating at 7 step counts x 3 rules, then the Romberg grid..."), MODEL_LOCK:
             histories = explain.convergence(clf, x, baseline, e.label, e.output)
         st.plotly_chart(figs.gap_figure(histories, steps), key="ig.gap", width="stretch")
 

@@ -63,18 +63,25 @@ def path_figure(alphas: np.ndarray, values: np.ndarray, f_input: float, f_baseli
 def gap_figure(histories: Mapping[str, Sequence[tuple[int, float]]], chosen: int | None = None) -> go.Figure:
     """Relative completeness gap against the number of steps, one line per integration rule (log-log)."""
     fig = go.Figure()
+    top = 1.0
     for rule, history in histories.items():
         steps = [s for s, _ in history]
-        gaps = [max(g, 1e-9) for _, g in history]
+        gaps = [min(max(g, 1e-9), 1e3) for _, g in history]
+        top = max([top, *gaps])
         fig.add_trace(go.Scatter(x=steps, y=gaps, mode="lines+markers", name=plot_text(rule)))
-    fig.add_hline(y=0.05, line={"dash": "dot", "color": "#d62728"}, annotation_text="5% (warning)")
-    fig.add_hline(y=0.01, line={"dash": "dot", "color": "#2ca02c"}, annotation_text="1%")
+    all_steps = [s for h in histories.values() for s, _ in h] or [1]
+    lo, hi = min(all_steps), max(all_steps)
+    # Reference lines as traces: shapes on log axes take log10 coordinates, traces take data.
+    for level, name, color in ((0.05, "5% (warning)", "#d62728"), (0.01, "1%", "#2ca02c")):
+        fig.add_trace(go.Scatter(x=[lo, hi], y=[level, level], mode="lines", name=name, hoverinfo="skip",
+                                 line={"dash": "dot", "color": color, "width": 1.5}))
     if chosen:
-        fig.add_vline(x=chosen, line={"dash": "dash", "color": "grey"}, annotation_text=f"m = {chosen}")
+        fig.add_trace(go.Scatter(x=[chosen, chosen], y=[1e-9, top], mode="lines", name=f"m = {chosen} (slider)",
+                                 hoverinfo="skip", line={"dash": "dash", "color": "grey", "width": 1}))
     fig.update_layout(
-        title="Completeness gap |sum IG - (F(x) - F(x'))| / |F(x) - F(x')| as steps grow", height=340,
-        xaxis={"type": "log", "title": {"text": "steps m"}}, yaxis={"type": "log", "title": {"text": "relative gap"},
-                                                                    "exponentformat": "power"},
+        title="Completeness gap |sum IG - (F(x) - F(x'))| / |F(x) - F(x')| as steps grow", height=360,
+        xaxis={"type": "log", "title": {"text": "steps m (path points)"}},
+        yaxis={"type": "log", "title": {"text": "relative gap"}, "exponentformat": "power"},
         margin={"l": 10, "r": 10, "t": 50, "b": 10},
     )
     return fig

@@ -99,16 +99,24 @@ def test_several_random_baselines_keep_completeness():
     np.testing.assert_allclose(result.scores, X**2 - np.mean(bases**2, axis=0), rtol=1e-6, atol=1e-9)
 
 
-def test_converge_doubles_until_the_gap_is_small():
+def test_converge_reuses_points_and_stops_at_the_tolerance():
     def f(q):
         return float(np.sum(np.sin(3 * q)))
 
     target = A.FunctionTarget(f, lambda q: 3 * np.cos(3 * q))
-    result, history = A.converge(target, X, np.zeros(4), tolerance=0.001, start=2, rule="midpoint")
-    steps = [s for s, _ in history]
-    assert steps == [2 * 2**i for i in range(len(steps))]
-    assert history[-1][1] < 0.001 <= history[-2][1]
-    assert result.steps == steps[-1]
+    result, history = A.converge(target, X, np.zeros(4), tolerance=1e-4)
+    used = [n for n, _ in history]
+    assert used == [2**k + 1 for k in range(2, 2 + len(used))]  # each level adds only the new midpoints
+    assert history[-1][1] < 1e-4 <= history[-2][1]
+    assert target.calls == len(used) + 2  # one batched pass per level, levels 0 and 1 included
+    np.testing.assert_allclose(result.scores, np.sin(3 * X), rtol=1e-5, atol=1e-6)  # IG_i = sin(3 x_i) exactly
+    assert sorted(result.alphas.tolist()) == result.alphas.tolist() and len(result.alphas) == used[-1]
+
+
+def test_converge_is_exact_on_a_quadratic_at_once():
+    result, history = A.converge(square_target(), X, np.zeros(4))
+    assert history == [(5, pytest.approx(0.0, abs=1e-9))]
+    np.testing.assert_allclose(result.scores, X**2, rtol=1e-6)
 
 
 def test_blog_variant_on_a_linear_function():

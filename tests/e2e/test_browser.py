@@ -130,3 +130,20 @@ def test_vae_page_deep_link(server, browser):
     assert "VAE test ELBO" in body and "Page not found" not in body
     assert "data=digits" in page.url and "grid=8" in page.url
     page.close()
+
+
+def test_integrated_gradients_deep_links(server, browser, trained_classifiers):
+    from urllib.parse import quote
+
+    url = f"{server}/integrated-gradients?model=zh-sentiment&steps=20&text={quote('房间干净，服务周到')}"
+    page, body = open_and_capture(browser, url, ["text=Red pushes towards it", "text=along the integration path"],
+                                  "integrated-gradients.png", 2600)
+    assert "Completeness gap" in body and "Page not found" not in body
+    assert "steps=20" in page.url and "model=zh-sentiment" in page.url
+    page.get_by_text("Show how the gap shrinks").click()
+    page.wait_for_selector("text=as steps grow", timeout=120_000)
+    page.close()
+    page, body = open_and_capture(browser, f"{server}/integrated-gradients?model=fashion-mnist-cnn&image=5",
+                                  ["text=overlay"], "integrated-gradients-image.png", 2400)
+    assert "test image #5" in body or "Completeness gap" in body
+    page.close()
