@@ -131,8 +131,8 @@ def completeness(e: explain.Explanation) -> None:
 
 
 def convergence_panel(clf, x: np.ndarray, baseline: np.ndarray, e: explain.Explanation, steps: int) -> None:
-    if st.toggle("Show how the gap shrinks with the steps (IG at m = 2 ... 128 for three rules, and the adaptive Romberg grid)",
-                 key="ig.converge"):
+    if st.toggle("Show how the gap shrinks with the steps (IG at m = 2 ... 128 for three rules, and the adaptive "
+                 "Romberg grid)", key="ig.converge"):
         with st.spinner("Integrating at 7 step counts x 3 rules, then the Romberg grid..."), MODEL_LOCK:
             histories = explain.convergence(clf, x, baseline, e.label, e.output)
         st.plotly_chart(figs.gap_figure(histories, steps), key="ig.gap", width="stretch")
