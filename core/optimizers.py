@@ -1,0 +1,452 @@
+"""Lookahead and LazyOptimizer for Keras 3 (TensorFlow back end), and 2-D test functions to watch them on.
+
+Lookahead (Zhang, Lucas, Hinton, Ba 2019; kexue.fm, 2019-07-30) wraps any
+inner optimizer: it keeps slow weights phi (the weights when training starts);
+every k inner steps, phi <- phi + alpha (theta - phi) and theta <- phi. The
+inner optimizer's state carries on across syncs. The slow weights and the step
+counter are optimizer variables, so ``model.save`` / ``keras.models.load_model``
+(and anything else that saves ``optimizer.variables``) resume mid-cycle exactly.
+
+LazyOptimizer moves only the embedding rows present in the batch. Two modes:
+
+* ``"blog"`` (Su's LazyOptimizer): the inner optimizer runs its ordinary dense
+  step on every row (its moments decay everywhere, since it is handed a dense
+  gradient), then the rows whose gradient is zero are put back where they were.
+* ``"sparse"`` (like TF Addons' LazyAdam): the moments too are read and written
+  only at the rows present, with scattered updates; no dense work on the table.
+  Implemented for SGD (with or without momentum, Nesterov) and Adam inner
+  optimizers, which is what the sparse formula is defined for.
+
+Which variables are lazy is said by ``lazy_variables``: substrings of variable
+paths (default ``("embeddings",)``, the weight of every ``keras.layers.Embedding``).
+Other variables get the inner optimizer's dense update in both modes.
+
+Both classes follow ``keras.optimizers.LossScaleOptimizer``: their own
+variables first, then the inner optimizer's; ``learning_rate`` is the inner
+one's; ``get_config`` / ``from_config`` nest the inner optimizer's config.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from core.kerasrt import keras as _keras
+
+keras = _keras()
+import tensorflow as tf  # noqa: E402  (after the quiet import above)
+
+tf.get_logger().setLevel("ERROR")  # one traced loop per trajectory is intended, not a retracing bug
+ops = keras.ops
+LAZY_MODES = ("blog", "sparse")
+
+
+def _row_mask(gradient, rows: int):
+    """Bool [rows]: which rows of an embedding table the gradient touches."""
+    if isinstance(gradient, tf.IndexedSlices):
+        hit = tf.scatter_nd(tf.expand_dims(tf.cast(gradient.indices, tf.int64), 1),
+                            tf.ones_like(gradient.indices, dtype=tf.int32), [rows])
+        return hit > 0
+    return tf.reduce_any(tf.not_equal(tf.reshape(gradient, [rows, -1]), 0), axis=1)
+
+
+def _rows_and_values(gradient, rows: int):
+    """Unique row indices and their summed gradient rows, from sparse or dense gradients."""
+    if isinstance(gradient, tf.IndexedSlices):
+        unique, position = tf.unique(tf.cast(gradient.indices, tf.int64))
+        values = tf.math.unsorted_segment_sum(gradient.values, position, tf.shape(unique)[0])
+        return unique, values
+    index = tf.where(_row_mask(gradient, rows))[:, 0]
+    return index, tf.gather(gradient, index)
+
+
+@keras.saving.register_keras_serializable(package="kexue")
+class Lookahead(keras.optimizers.Optimizer):
+    """Lookahead(inner): k fast steps of ``inner``, then the slow weights move alpha of the way and reset the fast.
+
+    Args:
+        inner_optimizer: any Keras 3 optimizer (its own settings, learning rate included).
+        sync_period: k, inner steps between syncs (the blog's 5; TF Addons used 6).
+        slow_step_size: alpha in (0, 1].
+    """
+
+    def __init__(self, inner_optimizer, sync_period: int = 5, slow_step_size: float = 0.5, name: str | None = None,
+                 **kwargs):
+        if kwargs:
+            raise ValueError(f"Lookahead takes no arguments {sorted(kwargs)}; set them on the inner optimizer.")
+        if int(sync_period) < 1:
+            raise ValueError(f"sync_period must be at least 1, not {sync_period}")
+        if not 0.0 < float(slow_step_size) <= 1.0:
+            raise ValueError(f"slow_step_size must be in (0, 1], not {slow_step_size}")
+        super().__init__(learning_rate=0.0, name=name or "lookahead")
+        self.inner_optimizer = inner_optimizer
+        self.sync_period = int(sync_period)
+        self.slow_step_size = float(slow_step_size)
+
+    def build(self, var_list):
+        if self.built:
+            return
+        self.inner_optimizer.build(var_list)
+        self._slow = []
+        for v in var_list:
+            slow = self.add_variable_from_reference(v, name="slow")
+            slow.assign(v)
+            self._slow.append(slow)
+        super().build(var_list)
+
+    @property
+    def variables(self):
+        return self._variables + self.inner_optimizer.variables
+
+    @property
+    def slow_weights(self) -> list:
+        return list(self._slow)
+
+    def apply(self, grads, trainable_variables=None):
+        if not self.built:
+            self.build(list(trainable_variables))
+            self.built = True
+        self.inner_optimizer.apply(grads, trainable_variables)
+        alpha = self.slow_step_size
+
+        def sync():
+            for fast, slow in zip(self._trainable_variables, self._slow, strict=True):
+                new = slow + alpha * (fast - slow)
+                slow.assign(new)
+                fast.assign(new)
+            return ops.convert_to_tensor(True)
+
+        def wait():
+            return ops.convert_to_tensor(False)
+
+        ops.cond(ops.equal((self._iterations + 1) % self.sync_period, 0), sync, wait)
+        self._iterations.assign_add(1)
+
+    @property
+    def learning_rate(self):
+        return self.inner_optimizer.learning_rate
+
+    @learning_rate.setter
+    def learning_rate(self, value):
+        self.inner_optimizer.learning_rate = value
+
+    def finalize_variable_values(self, var_list):
+        self.inner_optimizer.finalize_variable_values(var_list)
+
+    def get_config(self):
+        return {"name": self.name, "sync_period": self.sync_period, "slow_step_size": self.slow_step_size,
+                "inner_optimizer": keras.saving.serialize_keras_object(self.inner_optimizer)}
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        config = dict(config)
+        inner = keras.saving.deserialize_keras_object(config.pop("inner_optimizer"), custom_objects=custom_objects)
+        return cls(inner, **config)
+
+
+@keras.saving.register_keras_serializable(package="kexue")
+class LazyOptimizer(keras.optimizers.Optimizer):
+    """Only the embedding rows present in a batch move; see the module docstring for the two modes.
+
+    Args:
+        inner_optimizer: SGD (momentum / Nesterov allowed) or Adam for ``sparse``; any optimizer for ``blog``.
+        mode: ``"blog"`` or ``"sparse"``.
+        lazy_variables: substrings of the paths of the variables to treat lazily.
+    """
+
+    def __init__(self, inner_optimizer, mode: str = "sparse", lazy_variables: tuple[str, ...] | list[str] = (
+            "embeddings",), name: str | None = None, **kwargs):
+        if kwargs:
+            raise ValueError(f"LazyOptimizer takes no arguments {sorted(kwargs)}; set them on the inner optimizer.")
+        if mode not in LAZY_MODES:
+            raise ValueError(f"mode must be one of {', '.join(LAZY_MODES)}, not {mode!r}")
+        if mode == "sparse" and not isinstance(inner_optimizer, (keras.optimizers.SGD, keras.optimizers.Adam)):
+            raise ValueError("the sparse mode is defined for SGD (with or without momentum) and Adam; "
+                             f"use mode='blog' with {type(inner_optimizer).__name__}")
+        if mode == "sparse" and isinstance(inner_optimizer, keras.optimizers.Adam) and inner_optimizer.amsgrad:
+            raise ValueError("the sparse mode does not implement AMSGrad")
+        super().__init__(learning_rate=0.0, name=name or f"lazy_{mode}")
+        self.inner_optimizer = inner_optimizer
+        self.mode = mode
+        self.lazy_variables = tuple(lazy_variables)
+
+    def is_lazy(self, variable) -> bool:
+        path = getattr(variable, "path", "") or getattr(variable, "name", "")
+        return len(variable.shape) >= 2 and any(p in path for p in self.lazy_variables)
+
+    def build(self, var_list):
+        if self.built:
+            return
+        var_list = list(var_list)
+        self._lazy_index = {id(v): i for i, v in enumerate(var_list) if self.is_lazy(v)}
+        inner_vars = var_list if self.mode == "blog" else [v for v in var_list if id(v) not in self._lazy_index]
+        self._inner_vars = inner_vars
+        if inner_vars:
+            self.inner_optimizer.build(inner_vars)
+        self._slots: dict[int, list] = {}
+        if self.mode == "sparse":
+            inner = self.inner_optimizer
+            for v in var_list:
+                if id(v) not in self._lazy_index:
+                    continue
+                if isinstance(inner, keras.optimizers.Adam):
+                    self._slots[id(v)] = [self.add_variable_from_reference(v, name="momentum"),
+                                          self.add_variable_from_reference(v, name="velocity")]
+                elif inner.momentum:
+                    self._slots[id(v)] = [self.add_variable_from_reference(v, name="momentum")]
+                else:
+                    self._slots[id(v)] = []
+        super().build(var_list)
+
+    @property
+    def variables(self):
+        return self._variables + self.inner_optimizer.variables
+
+    def apply(self, grads, trainable_variables=None):
+        if not self.built:
+            self.build(list(trainable_variables))
+            self.built = True
+        variables = list(trainable_variables) if trainable_variables is not None else self._trainable_variables
+        pairs = [(g, v) for g, v in zip(grads, variables, strict=True) if g is not None]
+        if self.mode == "blog":
+            lazy = [(g, v, tf.identity(v.value)) for g, v in pairs if id(v) in self._lazy_index]
+            # The inner step sees a dense gradient (zero rows included), so its moments decay on every row: with
+            # IndexedSlices, Keras's TF optimizers would update the moments only at the rows present.
+            dense = [tf.convert_to_tensor(g) if id(v) in self._lazy_index else g for g, v in pairs]
+            self.inner_optimizer.apply(dense, [v for _, v in pairs])
+            for g, v, before in lazy:
+                moved = _row_mask(g, v.shape[0])
+                shape = [-1] + [1] * (len(v.shape) - 1)
+                v.assign(tf.where(tf.reshape(moved, shape), v.value, before))
+        else:
+            dense = [(g, v) for g, v in pairs if id(v) not in self._lazy_index]
+            if dense:
+                self.inner_optimizer.apply([g for g, _ in dense], [v for _, v in dense])
+            else:  # keep the inner optimizer's step counter (Adam's bias correction) in step
+                self.inner_optimizer._iterations.assign_add(1)
+            step = tf.cast(self.inner_optimizer.iterations, tf.float32)  # already advanced: this is step t
+            for g, v in pairs:
+                if id(v) in self._lazy_index:
+                    self._sparse_step(g, v, step)
+        self._iterations.assign_add(1)
+
+    def _sparse_step(self, gradient, variable, t):
+        inner = self.inner_optimizer
+        lr = tf.cast(inner.learning_rate, variable.dtype)
+        index, g = _rows_and_values(gradient, variable.shape[0])
+        g = tf.cast(g, variable.dtype)
+        table = variable.value
+        slots = self._slots[id(variable)]
+        if isinstance(inner, keras.optimizers.Adam):
+            m, v = slots
+            b1, b2 = inner.beta_1, inner.beta_2
+            m_rows = tf.gather(m.value, index) * b1 + (1 - b1) * g
+            v_rows = tf.gather(v.value, index) * b2 + (1 - b2) * tf.square(g)
+            alpha = lr * tf.sqrt(1 - tf.pow(tf.cast(b2, variable.dtype), t)) / (1 - tf.pow(tf.cast(b1, variable.dtype), t))
+            m.value.scatter_update(tf.IndexedSlices(m_rows, index))
+            v.value.scatter_update(tf.IndexedSlices(v_rows, index))
+            table.scatter_sub(tf.IndexedSlices(m_rows * alpha / (tf.sqrt(v_rows) + inner.epsilon), index))
+            return
+        if not slots:
+            table.scatter_sub(tf.IndexedSlices(lr * g, index))
+            return
+        (m,) = slots
+        momentum = tf.cast(inner.momentum, variable.dtype)
+        m_rows = momentum * tf.gather(m.value, index) - lr * g
+        m.value.scatter_update(tf.IndexedSlices(m_rows, index))
+        step = momentum * m_rows - lr * g if inner.nesterov else m_rows
+        table.scatter_add(tf.IndexedSlices(step, index))
+
+    @property
+    def learning_rate(self):
+        return self.inner_optimizer.learning_rate
+
+    @learning_rate.setter
+    def learning_rate(self, value):
+        self.inner_optimizer.learning_rate = value
+
+    def get_config(self):
+        return {"name": self.name, "mode": self.mode, "lazy_variables": list(self.lazy_variables),
+                "inner_optimizer": keras.saving.serialize_keras_object(self.inner_optimizer)}
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        config = dict(config)
+        inner = keras.saving.deserialize_keras_object(config.pop("inner_optimizer"), custom_objects=custom_objects)
+        return cls(inner, **config)
+
+
+# Optimizers by name --------------------------------------------------------------------
+
+INNER = ("sgd", "momentum", "rmsprop", "adam")
+INNER_LABELS = {"sgd": "SGD", "momentum": "SGD + momentum 0.9", "rmsprop": "RMSprop", "adam": "Adam"}
+
+
+def make(spec: str, learning_rate: float, sync_period: int = 5, slow_step_size: float = 0.5):
+    """An optimizer from a spec: ``adam``, ``lookahead:adam``, ``lazy:adam`` (sparse), ``lazy-blog:adam``."""
+    wrapper, _, name = spec.rpartition(":")
+    if name not in INNER:
+        raise ValueError(f"unknown optimizer {name!r}; choose from {', '.join(INNER)}, optionally prefixed with "
+                         "lookahead:, lazy: or lazy-blog:")
+    if not learning_rate > 0:
+        raise ValueError(f"the learning rate must be positive, not {learning_rate}")
+    lr = float(learning_rate)
+    inner = {"sgd": lambda: keras.optimizers.SGD(lr), "momentum": lambda: keras.optimizers.SGD(lr, momentum=0.9),
+             "rmsprop": lambda: keras.optimizers.RMSprop(lr), "adam": lambda: keras.optimizers.Adam(lr)}[name]()
+    if wrapper == "":
+        return inner
+    if wrapper == "lookahead":
+        return Lookahead(inner, sync_period, slow_step_size)
+    if wrapper in ("lazy", "lazy-blog"):
+        return LazyOptimizer(inner, "sparse" if wrapper == "lazy" else "blog")
+    raise ValueError(f"unknown wrapper {wrapper!r}; use lookahead:, lazy: or lazy-blog:")
+
+
+def label(spec: str, sync_period: int = 5, slow_step_size: float = 0.5) -> str:
+    wrapper, _, name = spec.rpartition(":")
+    inner = INNER_LABELS.get(name, name)
+    if wrapper == "lookahead":
+        return f"Lookahead({inner}, k={sync_period}, alpha={slow_step_size:g})"
+    if wrapper == "lazy":
+        return f"Lazy({inner}, sparse)"
+    if wrapper == "lazy-blog":
+        return f"Lazy({inner}, blog)"
+    return inner
+
+
+# 2-D test functions ------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class TestFunction:
+    name: str
+    label: str
+    f: Callable  # keras.ops / NumPy expression of x, y
+    start: tuple[float, float]
+    minima: tuple[tuple[float, float], ...]
+    extent: tuple[float, float, float, float]  # x0, x1, y0, y1 for plots
+    log_scale: bool = True  # contour on log(1 + f)
+
+    def value(self, x, y):
+        return self.f(x, y)
+
+
+def _rosenbrock(x, y):
+    return (1 - x) ** 2 + 100 * (y - x**2) ** 2
+
+
+def _beale(x, y):
+    return (1.5 - x + x * y) ** 2 + (2.25 - x + x * y**2) ** 2 + (2.625 - x + x * y**3) ** 2
+
+
+def _himmelblau(x, y):
+    return (x**2 + y - 11) ** 2 + (x + y**2 - 7) ** 2
+
+
+def _rastrigin(x, y, cos=np.cos):
+    return 20 + x**2 - 10 * cos(2 * np.pi * x) + y**2 - 10 * cos(2 * np.pi * y)
+
+
+def _saddle(x, y):
+    return x**2 + y**4 / 4 - y**2 / 2
+
+
+def _ill(x, y):
+    return 0.5 * (x**2 + 100 * y**2)
+
+
+FUNCTIONS: dict[str, TestFunction] = {
+    "rosenbrock": TestFunction("rosenbrock", "Rosenbrock (a curved valley)", _rosenbrock, (-1.5, 2.0), ((1.0, 1.0),),
+                               (-2.0, 2.0, -1.0, 3.0)),
+    "beale": TestFunction("beale", "Beale (flat plateaus, sharp ridges)", _beale, (1.0, 1.5), ((3.0, 0.5),),
+                          (-4.5, 4.5, -4.5, 4.5)),
+    "himmelblau": TestFunction("himmelblau", "Himmelblau (four minima)", _himmelblau, (0.0, -4.0),
+                               ((3.0, 2.0), (-2.805118, 3.131312), (-3.779310, -3.283186), (3.584428, -1.848126)),
+                               (-5.0, 5.0, -5.0, 5.0)),
+    "rastrigin": TestFunction("rastrigin", "Rastrigin (many local minima)", _rastrigin, (2.2, 2.7), ((0.0, 0.0),),
+                              (-3.0, 3.0, -3.0, 3.0), False),
+    "saddle": TestFunction("saddle", "Saddle x^2 + y^4/4 - y^2/2 (minima at y = +-1)", _saddle, (1.5, 1e-3),
+                           ((0.0, 1.0), (0.0, -1.0)), (-2.0, 2.0, -2.0, 2.0), False),
+    "quadratic": TestFunction("quadratic", "Ill-conditioned quadratic (x^2 + 100 y^2) / 2", _ill, (-2.0, 1.0),
+                              ((0.0, 0.0),), (-2.5, 2.5, -1.5, 1.5)),
+}
+
+
+def function_value(name: str, x, y):
+    """The function on NumPy arrays (for contours) or tensors."""
+    fn = FUNCTIONS[name]
+    if name == "rastrigin":
+        return _rastrigin(x, y, ops.cos if not isinstance(x, np.ndarray | float | int) else np.cos)
+    return fn.f(x, y)
+
+
+@dataclass
+class Trajectory:
+    spec: str
+    label: str
+    points: np.ndarray  # [steps + 1, 2]: the weights after each step (fast weights for Lookahead)
+    losses: np.ndarray  # [steps + 1]
+    slow_points: np.ndarray | None = None  # Lookahead's slow weights after each step
+
+    @property
+    def final_point(self) -> np.ndarray:
+        return self.points[-1]
+
+    @property
+    def final_loss(self) -> float:
+        return float(self.losses[-1])
+
+
+MAX_STEPS = 20_000
+
+
+def trajectory(function: str, spec: str, steps: int = 500, learning_rate: float = 0.01,
+               start: tuple[float, float] | None = None, sync_period: int = 5, slow_step_size: float = 0.5
+               ) -> Trajectory:
+    """Run one optimizer on a 2-D function from ``start`` (default: the function's), recording every step.
+
+    All steps run inside one compiled TensorFlow loop.
+    """
+    if function not in FUNCTIONS:
+        raise ValueError(f"unknown function {function!r}; choose from {', '.join(FUNCTIONS)}")
+    if not 1 <= steps <= MAX_STEPS:
+        raise ValueError(f"steps must be between 1 and {MAX_STEPS}, not {steps}")
+    start = FUNCTIONS[function].start if start is None else start
+    if len(start) != 2 or not all(np.isfinite(start)):
+        raise ValueError(f"the start must be two finite numbers, not {start}")
+    opt = make(spec, learning_rate, sync_period, slow_step_size)
+    w = keras.Variable(np.asarray(start, np.float32), name="w")
+    opt.build([w])
+    lookahead = isinstance(opt, Lookahead)
+
+    def loss():
+        return function_value(function, w[0], w[1])
+
+    @tf.function(autograph=False)
+    def run(n):
+        points = tf.TensorArray(tf.float32, size=n)
+        slows = tf.TensorArray(tf.float32, size=n)
+        losses = tf.TensorArray(tf.float32, size=n)
+
+        def body(i, points, slows, losses):
+            with tf.GradientTape() as tape:
+                tape.watch(w.value)
+                value = loss()
+            grad = tape.gradient(value, w.value)
+            opt.apply([grad], [w])
+            points = points.write(i, tf.identity(w.value))
+            slows = slows.write(i, tf.identity(opt.slow_weights[0].value) if lookahead else tf.identity(w.value))
+            losses = losses.write(i, loss())
+            return i + 1, points, slows, losses
+
+        _, points, slows, losses = tf.while_loop(lambda i, *_: i < n, body, (tf.constant(0), points, slows, losses))
+        return points.stack(), slows.stack(), losses.stack()
+
+    first_loss = float(loss())
+    pts, slows, losses = (np.asarray(t, np.float64) for t in run(tf.constant(steps)))
+    start_arr = np.asarray(start, np.float64)[None]
+    points = np.concatenate([start_arr, pts])
+    all_losses = np.concatenate([[first_loss], losses])
+    slow = np.concatenate([start_arr, slows]) if lookahead else None
+    return Trajectory(spec, label(spec, sync_period, slow_step_size), points, all_losses, slow)
