@@ -10,6 +10,7 @@ PAGES = [
             url_path="perturbed-masking"),
     st.Page("pages/integrated_gradients.py", title="Integrated gradients", icon=":material/gradient:",
             url_path="integrated-gradients"),
+    st.Page("pages/optimizers.py", title="Optimizers", icon=":material/trending_down:", url_path="optimizers"),
     st.Page("pages/vae.py", title="VAE geometry", icon=":material/scatter_plot:", url_path="vae"),
 ]
 

@@ -217,6 +217,35 @@ def cmd_ig(args: argparse.Namespace) -> Iterator[dict[str, Any]]:
         yield e.summary(args.method)
 
 
+def _start(value: str | None) -> tuple[float, float] | None:
+    if value is None:
+        return None
+    try:
+        x, y = (float(v) for v in value.split(","))
+    except ValueError:
+        raise CliError(f"--start must be two numbers like -1.5,2, not {value!r}") from None
+    return x, y
+
+
+def cmd_optimize(args: argparse.Namespace) -> Iterator[dict[str, Any]]:
+    from core import optimizers
+
+    if args.function not in optimizers.FUNCTIONS:
+        raise CliError(f"--function must be one of {', '.join(optimizers.FUNCTIONS)}, not {args.function!r}")
+    specs = [s.strip() for s in args.optimizers.split(",") if s.strip()]
+    if not specs:
+        raise CliError("--optimizers needs at least one optimizer, e.g. adam,lookahead:adam")
+    start = _start(args.start)
+    results = []
+    for spec in specs:
+        tr = optimizers.trajectory(args.function, spec, args.steps, args.lr, start, args.k, args.alpha)
+        results.append({"optimizer": spec, "label": tr.label,
+                        "final_point": [round(float(v), 6) for v in tr.final_point],
+                        "final_loss": float(f"{tr.final_loss:.6g}"), "steps": args.steps})
+    yield {"function": args.function, "start": list(start or optimizers.FUNCTIONS[args.function].start),
+           "learning_rate": args.lr, "results": results}
+
+
 def build_parser() -> argparse.ArgumentParser:
     from core.parsing import NORMALISATIONS
     from core.perturbed_masking import DISTANCES
@@ -280,6 +309,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--reduction", choices=REDUCTIONS, default="sum", help="per-token score: sum or L2 over hidden")
     p.add_argument("--label", help="explain this label instead of the predicted one")
     p.set_defaults(run=cmd_ig)
+
+    p = sub.add_parser("optimize", help="run optimizers (Lookahead, LazyOptimizer...) on a 2-D test function")
+    p.add_argument("--function", default="rosenbrock",
+                   help="rosenbrock, beale, himmelblau, rastrigin, saddle or quadratic")
+    p.add_argument("--optimizers", default="adam,lookahead:adam",
+                   help="comma-separated: sgd, momentum, rmsprop, adam, each optionally prefixed lookahead:, lazy: "
+                        "or lazy-blog:")
+    p.add_argument("--steps", type=int, default=500)
+    p.add_argument("--lr", type=float, default=0.01)
+    p.add_argument("--start", help="x,y (default: the function's own start); use --start=-1.5,2 for negatives")
+    p.add_argument("--k", type=int, default=5, help="Lookahead's sync period")
+    p.add_argument("--alpha", type=float, default=0.5, help="Lookahead's slow step size")
+    p.add_argument("--output", help="write JSON here instead of stdout")
+    p.set_defaults(run=cmd_optimize)
 
     p = sub.add_parser("impact", help="the impact matrix of one layer")
     common(p)

@@ -244,7 +244,8 @@ class LazyOptimizer(keras.optimizers.Optimizer):
             b1, b2 = inner.beta_1, inner.beta_2
             m_rows = tf.gather(m.value, index) * b1 + (1 - b1) * g
             v_rows = tf.gather(v.value, index) * b2 + (1 - b2) * tf.square(g)
-            alpha = lr * tf.sqrt(1 - tf.pow(tf.cast(b2, variable.dtype), t)) / (1 - tf.pow(tf.cast(b1, variable.dtype), t))
+            dtype = variable.dtype
+            alpha = lr * tf.sqrt(1 - tf.pow(tf.cast(b2, dtype), t)) / (1 - tf.pow(tf.cast(b1, dtype), t))
             m.value.scatter_update(tf.IndexedSlices(m_rows, index))
             v.value.scatter_update(tf.IndexedSlices(v_rows, index))
             table.scatter_sub(tf.IndexedSlices(m_rows * alpha / (tf.sqrt(v_rows) + inner.epsilon), index))

@@ -30,6 +30,14 @@ st.caption(
     "Fashion-MNIST CNN trained here. Sundararajan et al. 2017; kexue.fm 7533."
 )
 
+st.page_link("pages/optimizers.py", label="Optimizers: Lookahead and LazyOptimizer",
+             icon=":material/trending_down:")
+st.caption(
+    "Lookahead and LazyOptimizer for Keras 3: paths on Rosenbrock, Beale, Himmelblau, Rastrigin, a saddle and an "
+    "ill-conditioned quadratic with the slow weights drawn apart, and seeded training runs (Fashion-MNIST CNN, a "
+    "review classifier with a large embedding table). Zhang et al. 2019; kexue.fm."
+)
+
 st.page_link("pages/vae.py", label="VAE geometry", icon=":material/scatter_plot:")
 st.caption(
     "Why does a VAE's noise make its latent space usable? Autoencoder and VAE side by side on Fashion-MNIST: latent "
