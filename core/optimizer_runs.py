@@ -41,7 +41,7 @@ class RunConfig:
     task: str = "fashion"
     seeds: int = 3
     epochs: int = 4
-    train_size: int = 12_000  # fashion: training images used; reviews: all of the training split
+    train_size: int | None = None  # training examples used (default: 12,000 images; every review)
     batch: int = 64
     sync_period: int = 5
     slow_step_size: float = 0.5
@@ -111,7 +111,7 @@ def _fashion_data(config: RunConfig):
     from core.data.images import load_images
 
     data = load_images("fashion-mnist")
-    n = min(config.train_size, len(data.x_train))
+    n = min(config.train_size or 12_000, len(data.x_train))
     return data.x_train[:n], data.y_train[:n], data.x_test[:2000], data.y_test[:2000]
 
 
@@ -135,7 +135,7 @@ def _review_data(config: RunConfig):
 
     jieba.setLogLevel(60)
     split = zh_reviews_split(0)
-    train = [jieba.lcut(t) for t in split.train]
+    train = [jieba.lcut(t) for t in split.train[: config.train_size or None]]
     test = [jieba.lcut(t) for t in split.test]
     counts = Counter(w for words in train for w in words)
     vocab = ["<pad>", "<unk>"] + [w for w, _ in counts.most_common()]
@@ -150,7 +150,7 @@ def _review_data(config: RunConfig):
         return out
 
     freq = np.array([0, 0] + [counts[w] for w in vocab[2:]])
-    return encode(train), split.y_train, encode(test), split.y_test, len(vocab), freq
+    return encode(train), split.y_train[: len(train)], encode(test), split.y_test, len(vocab), freq
 
 
 def _review_model(keras, seed: int, vocab: int):

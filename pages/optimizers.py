@@ -45,8 +45,8 @@ def test_functions() -> dict:
     seed_state("opt.function", "function", "rosenbrock", lambda v: v if v in optim.FUNCTIONS else "rosenbrock")
     seed_state("opt.specs", "opts", ["adam", "lookahead:adam"],
                lambda v: [s for s in v.split(",") if s in specs] or ["adam", "lookahead:adam"])
-    seed_state("opt.lr", "lr", 0.01, lambda v: min(LEARNING_RATES, key=lambda r: abs(r - float(v))))
-    seed_state("opt.steps", "steps", 500, lambda v: min(max(int(v), 10), 5000))
+    seed_state("opt.lr", "lr", 0.03, lambda v: min(LEARNING_RATES, key=lambda r: abs(r - float(v))))
+    seed_state("opt.steps", "steps", 1000, lambda v: min(max(int(v), 10), 5000))
     seed_state("opt.k", "k", 5, lambda v: min(max(int(v), 1), 50))
     seed_state("opt.alpha", "alpha", 0.5, lambda v: min(max(float(v), 0.05), 1.0))
     c1, c2 = st.columns([1, 2])
@@ -81,6 +81,10 @@ def test_functions() -> dict:
     except ValueError as exc:
         st.error(str(exc))
         st.stop()
+    for p in paths:
+        bad = np.flatnonzero(~np.isfinite(p.losses))
+        if bad.size:
+            st.warning(f"{p.label} diverged at step {int(bad[0])} (the loss overflowed): lower the learning rate.")
     upto = st.slider("Show up to step", 0, int(steps), int(steps), key="opt.upto",
                      help="Drag to replay the paths; Lookahead's slow weights (dashed) jump at every k-th step.")
     contour = figs.contour_figure(function, fn.label, fn.extent, grid(function), fn.minima, paths, upto,

@@ -49,8 +49,8 @@ def contour_figure(name: str, label: str, extent: tuple[float, float, float, flo
                                      marker={"symbol": "diamond", "size": 6, "color": color}))
     fig.update_layout(
         title=f"{plot_text(label)}: paths up to step {upto}", height=560,
-        xaxis={"range": [x0, x1], "title": {"text": "x"}},
-        yaxis={"range": [y0, y1], "title": {"text": "y"}, "scaleanchor": "x"},
+        xaxis={"range": [x0, x1], "title": {"text": "x"}, "constrain": "domain"},
+        yaxis={"range": [y0, y1], "title": {"text": "y"}, "scaleanchor": "x", "constrain": "domain"},
         legend={"orientation": "h", "y": -0.12}, margin={"l": 10, "r": 10, "t": 50, "b": 10},
     )
     return fig
