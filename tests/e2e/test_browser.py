@@ -147,3 +147,12 @@ def test_integrated_gradients_deep_links(server, browser, trained_classifiers):
                                   ["text=overlay"], "integrated-gradients-image.png", 2400)
     assert "test image #5" in body or "Completeness gap" in body
     page.close()
+
+
+def test_optimizers_deep_link(server, browser):
+    url = f"{server}/optimizers?function=himmelblau&opts=adam,lookahead:adam&steps=300"
+    page, body = open_and_capture(browser, url, ["text=paths up to step 300", "text=Loss against step"],
+                                  "optimizers.png", 2600)
+    assert "Page not found" not in body and "Lookahead(Adam, k=5, alpha=0.5)" in body
+    assert "function=himmelblau" in page.url
+    page.close()
