@@ -246,6 +246,41 @@ def cmd_optimize(args: argparse.Namespace) -> Iterator[dict[str, Any]]:
            "learning_rate": args.lr, "results": results}
 
 
+def cmd_train_probe(args: argparse.Namespace) -> Iterator[dict[str, Any]]:
+    from core import jobs
+    from core import probe_training as P
+
+    if args.preset not in P.PRESETS:
+        raise CliError(f"--preset must be one of {', '.join(P.PRESETS)}, not {args.preset!r}")
+    if args.minutes is not None and not 0 < args.minutes <= 24 * 60:
+        raise CliError(f"--minutes must be between 0 and 1440, not {args.minutes}")
+    if args.steps is not None and args.steps < 1:
+        raise CliError(f"--steps must be at least 1, not {args.steps}")
+    P.load_corpus(args.corpus)  # a bad corpus fails here, before anything is queued
+    params = {"corpus": args.corpus, "preset": args.preset, "minutes": args.minutes, "max_steps": args.steps,
+              "seed": args.seed, "name": args.name, "resume": args.resume}
+    job_id = jobs.submit("train-probe", params)
+    print(f"job {job_id} queued", file=sys.stderr)
+    if not jobs.run_worker(until=job_id, echo=_stderr_progress):
+        print("another training job is running on this machine; this one waits its turn", file=sys.stderr)
+        jobs.start_worker()
+    job = jobs.get(job_id)
+    if job.status in jobs.ACTIVE:
+        job = jobs.wait(job_id, echo=_stderr_progress)
+    if job.status == "failed":
+        raise CliError(f"training failed: {job.error}")
+    if job.status == "cancelled":
+        raise CliError(f"job {job_id} was cancelled: {job.message}")
+    yield job.result
+
+
+def cmd_worker(args: argparse.Namespace) -> Iterator[dict[str, Any]]:
+    from core import jobs
+
+    ran = jobs.run_worker()
+    yield {"worker": "finished the queue" if ran else "another worker is running"}
+
+
 def build_parser() -> argparse.ArgumentParser:
     from core.parsing import NORMALISATIONS
     from core.perturbed_masking import DISTANCES
@@ -324,6 +359,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output", help="write JSON here instead of stdout")
     p.set_defaults(run=cmd_optimize)
 
+    p = sub.add_parser("train-probe", help="train a small masked LM on a corpus, as a perturbed-masking probe")
+    p.add_argument("--corpus", default="peoples-daily", help="peoples-daily (built in) or a UTF-8 .txt file")
+    p.add_argument("--preset", default="default", help="quick (about 10 min), default (45 min) or large")
+    p.add_argument("--minutes", type=float, help="time budget (default: the preset's)")
+    p.add_argument("--steps", type=int, help="train exactly this many steps instead of a time budget")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--name", help="model id (default: probe-<language>-<corpus>)")
+    p.add_argument("--resume", action="store_true", help="continue the run of the same name from its checkpoint")
+    p.add_argument("--output", help="write JSON here instead of stdout")
+    p.set_defaults(run=cmd_train_probe)
+
+    p = sub.add_parser("worker", help="run queued background jobs (the pages start it)")
+    p.add_argument("--output", help=argparse.SUPPRESS)
+    p.set_defaults(run=cmd_worker)
+
     p = sub.add_parser("impact", help="the impact matrix of one layer")
     common(p)
     p.set_defaults(run=cmd_impact)
@@ -334,6 +384,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from core.classifiers import ClassifierError
     from core.data import DataError
     from core.models.registry import ModelError
+    from core.probe_training import CorpusError
     from core.reference import ReferenceError
 
     out = None
@@ -347,8 +398,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             out.write(json.dumps(obj, ensure_ascii=False) + "\n")
             out.flush()
         return 0
-    except (CliError, InputError, ModelError, ClassifierError, ReferenceError, DataError, ValueError,
-            OSError) as exc:
+    except (CliError, InputError, ModelError, ClassifierError, CorpusError, ReferenceError, DataError,
+            ValueError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     finally:

@@ -40,6 +40,25 @@ def atomic_write(path: Path, write: Callable[[Path], None]) -> Path:
 
 
 @contextlib.contextmanager
+def try_lock(name: str) -> Iterator[bool]:
+    """Like :func:`file_lock` without waiting: yields whether this process got the lock."""
+    import fcntl
+
+    path = lab_home() / "locks" / f"{name}.lock"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+@contextlib.contextmanager
 def file_lock(name: str) -> Iterator[None]:
     """Hold an exclusive lock named ``name`` across processes (the server, the CLI, workers).
 

