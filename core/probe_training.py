@@ -9,9 +9,12 @@ syntax; perturbed masking assumes a masked LM. This module trains one on a CPU:
 2. ``transformers.BertForMaskedLM`` from a ``BertConfig`` (presets below);
 3. standard MLM (15% of tokens; of those 80% [MASK], 10% random, 10% kept),
    AdamW with warm-up and linear decay, bf16 autocast on CPUs that have it;
-4. checkpoints every few minutes (model, optimizer, data position, random
-   states, all written atomically), so a crash or a restart resumes the same
-   run; the schedule's length is fixed at the start and stored;
+4. a schedule over a time budget (the learning rate decays with the share of
+   the budget spent, so a slower or busier machine trains fewer steps in the
+   same minutes) or over a fixed step count (exactly reproducible);
+   checkpoints every few minutes (model, optimizer, schedule, data position,
+   random states, all written atomically), so a crash or a restart resumes the
+   same run;
 5. the result is saved as a model folder in ``KEXUE_LAB_HOME/models/<id>`` with
    a ``probe.json`` card (recipe, held-out MLM accuracy, evaluation), which the
    registry lists as an encoder id everywhere.
@@ -226,7 +229,8 @@ def run_folder(name: str) -> Path:
 @dataclass
 class TrainState:
     step: int = 0
-    total_steps: int = 0
+    total_steps: int = 0  # the schedule's length when it is a step count
+    budget: float = 0.0  # the schedule's length in seconds of training when it is a time budget
     elapsed: float = 0.0  # seconds of training so far, across resumes
     epoch: int = 0
     position: int = 0  # batches taken from this epoch's order
@@ -322,12 +326,17 @@ class Trainer:
                             "torch_rng": torch.get_rng_state(), "py_rng": random.getstate(),
                             "config": asdict(self.config)}, run_folder(self.name) / "checkpoint.pt")
 
-    def _lr(self, step: int) -> float:
-        total = max(1, self.state.total_steps)
-        warm = max(1, int(self.preset.warmup * total))
-        if step < warm:
-            return self.preset.learning_rate * (step + 1) / warm
-        return self.preset.learning_rate * max(0.0, (total - step) / max(1, total - warm))
+    def fraction(self) -> float:
+        """How far through the schedule: steps over the step count, or training seconds over the budget."""
+        if self.state.total_steps:
+            return self.state.step / self.state.total_steps
+        return min(1.0, self.state.elapsed / max(self.state.budget, 1e-9))
+
+    def _lr(self) -> float:
+        done, warm = self.fraction(), self.preset.warmup
+        if done < warm:
+            return self.preset.learning_rate * max(done / warm, 1e-3)
+        return self.preset.learning_rate * max(0.0, (1.0 - done) / (1.0 - warm))
 
     def _batch(self) -> np.ndarray:
         per_epoch = len(self.train_ids) // self.preset.batch
@@ -352,7 +361,7 @@ class Trainer:
         offset = int(self.rng.integers(0, self.bert_config.max_position_embeddings - ids.shape[1] + 1))
         positions = torch.arange(offset, offset + ids.shape[1]).expand(ids.shape[0], -1)
         for group in self.optimizer.param_groups:
-            group["lr"] = self._lr(self.state.step)
+            group["lr"] = self._lr()
         self.model.train()
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.config.bf16):
             out = self.model(input_ids=x, attention_mask=attention, position_ids=positions, labels=y)
@@ -386,41 +395,17 @@ class Trainer:
                 count += n
         return sum(losses) / max(1, count), hits / max(1, count)
 
-    def _plan(self) -> int:
-        """Steps in the schedule: fixed, or what the time budget allows at the measured speed (10 timed steps)."""
-        if self.config.max_steps:
-            return int(self.config.max_steps)
-        import torch
-
-        minutes = self.config.minutes or self.preset.minutes
-        saved = {k: v.clone() for k, v in self.model.state_dict().items()}
-        opt_state = self.optimizer.state_dict()
-        rng_state = self.rng.bit_generator.state
-        self.state.total_steps = 1000
-        t = time.perf_counter()
-        for _ in range(3):
-            self._step(self.train_ids[: self.preset.batch])
-        t = time.perf_counter()
-        for _ in range(8):
-            self._step(self.train_ids[: self.preset.batch])
-        per_step = (time.perf_counter() - t) / 8
-        self.model.load_state_dict(saved)
-        self.optimizer.load_state_dict(opt_state)
-        self.rng.bit_generator.state = rng_state
-        torch.manual_seed(self.config.seed)
-        # Leave room for checkpoints and the held-out evaluation.
-        return max(10, int(minutes * 60 * 0.97 / per_step))
-
     def train(self) -> dict[str, Any]:
         """Run (or finish) the schedule, checkpointing; returns the run's summary. Stops early if asked."""
-        if self.state.total_steps == 0:
-            self.progress(0.02, "Timing a few steps to plan the schedule")
-            self.state.total_steps = self._plan()
-            self.checkpoint()
+        if not self.state.total_steps and not self.state.budget:
+            if self.config.max_steps:
+                self.state.total_steps = int(self.config.max_steps)
+            else:
+                self.state.budget = 60.0 * (self.config.minutes or self.preset.minutes)
         last_save = time.perf_counter()
         window: list[tuple[float, float]] = []
         tokens_per_step = self.preset.batch * self.preset.max_len
-        while self.state.step < self.state.total_steps:
+        while self.fraction() < 1.0:
             if self.should_stop():
                 self.checkpoint()
                 return {"stopped": True, "step": self.state.step}
@@ -430,17 +415,17 @@ class Trainer:
             dt = time.perf_counter() - t
             self.state.elapsed += dt
             window.append((loss, acc))
-            if self.state.step % 50 == 0 or self.state.step == self.state.total_steps:
+            if self.state.step % 50 == 0 or self.fraction() >= 1.0:
                 mean_loss, mean_acc = np.mean(window, axis=0)
                 window = []
                 rate = self.state.step / max(self.state.elapsed, 1e-9)
-                left = (self.state.total_steps - self.state.step) / max(rate, 1e-9)
+                done = self.fraction()
+                left = self.state.elapsed * (1 - done) / max(done, 1e-9)
                 self.state.history.append({"step": self.state.step, "loss": float(mean_loss),
                                            "accuracy": float(mean_acc), "elapsed": self.state.elapsed})
-                self.progress(self.state.step / self.state.total_steps,
-                              f"step {self.state.step:,}/{self.state.total_steps:,}: loss {mean_loss:.3f}, masked "
-                              f"accuracy {mean_acc:.3f}, {rate * tokens_per_step:,.0f} tokens/s, "
-                              f"{left / 60:.1f} min left")
+                of = f"/{self.state.total_steps:,}" if self.state.total_steps else ""
+                self.progress(done, f"step {self.state.step:,}{of}: loss {mean_loss:.3f}, masked accuracy "
+                                    f"{mean_acc:.3f}, {rate * tokens_per_step:,.0f} tokens/s, {left / 60:.1f} min left")
             if time.perf_counter() - last_save > 60 * self.config.checkpoint_minutes:
                 self.checkpoint()
                 last_save = time.perf_counter()

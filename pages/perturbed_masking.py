@@ -27,6 +27,7 @@ from core.textinput import Sentences
 from ui.downloads import download, download_panel
 from ui.inputs import sentence_form
 from ui.models import load_or_error, model_picker
+from ui.probe_panel import probe_panel
 from ui.segment_view import EXAMPLE_ZH, corpus_picker, show_segmentation
 from ui.share import publish, seed_state, share_link
 from ui.text import md_escape
@@ -247,6 +248,7 @@ seed_state("pm.lang", "lang", "en", lambda v: v if v in LANGUAGES else "en")
 lang = st.radio("Language", list(LANGUAGES), key="pm.lang", format_func=LANGUAGES.get, horizontal=True,
                 label_visibility="collapsed")
 settings = settings_sidebar(lang)
+probe_panel()
 if lang == "zh":
     seed_state("pm.zh", "s", EXAMPLE_ZH)
     if st.session_state.get("pm.text_lang") != lang:

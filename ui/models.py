@@ -47,6 +47,11 @@ def picker(key: str, choices: dict[str, str], default: str, label: str, placehol
 
 
 def model_picker(key: str, default: str = DEFAULT_ENCODER) -> str:
-    """The encoder picker: built-in encoders plus any Hugging Face id or folder."""
-    return picker(key, {k: c.label for k, c in BUILTIN_ENCODERS.items()}, default, "Encoder",
-                  "bert-base-uncased or /path/to/model")
+    """The encoder picker: built-in encoders, probes trained here, any Hugging Face id or folder."""
+    from core.probe_training import read_card, trained_probes
+
+    choices = {k: c.label for k, c in BUILTIN_ENCODERS.items()}
+    for pid in trained_probes():
+        card = read_card(pid) or {}
+        choices[pid] = f"{pid} (masked LM trained here, {card.get('preset', {}).get('name', '?')} preset)"
+    return picker(key, choices, default, "Encoder", "bert-base-uncased or /path/to/model")

@@ -210,3 +210,27 @@ def test_layer_zero_says_its_tree_is_a_tie_break(tiny_bert_dir):
     at = pm_app(tiny_bert_dir, s="The dog sat on the mat .", layer="0").run()
     assert not at.exception
     assert any("arbitrary tie-break" in i.value for i in at.info)
+
+
+def test_probe_panel_queues_a_job_and_checks_the_corpus(monkeypatch):
+    from core import jobs
+
+    started = []
+    monkeypatch.setattr(jobs, "start_worker", lambda: started.append(True))
+    at = AppTest.from_file(PM_PAGE, default_timeout=TIMEOUT)
+    at.query_params["model"] = "no-such-model-for-this-test"
+    at.run()
+    at.radio(key="probe.source").set_value("upload").run()
+    at.file_uploader(key="probe.upload").upload("tiny.txt", "太少了。".encode(), "text/plain")
+    at.button(key="probe.start").click().run()
+    assert not at.exception
+    assert any("at least 50,000" in e.value for e in at.error)
+    at.radio(key="probe.source").set_value("builtin").run()
+    at.selectbox(key="probe.preset").set_value("quick").run()
+    at.button(key="probe.start").click().run()
+    assert not at.exception, at.exception
+    assert any("queued" in s.value for s in at.success) and started
+    job = jobs.list_jobs(1)[0]
+    assert job.params["preset"] == "quick" and job.params["minutes"] == 10.0 and job.status == "queued"
+    assert "job " + str(job.id) in texts(at)
+    jobs.cancel(job.id)

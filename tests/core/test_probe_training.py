@@ -40,7 +40,8 @@ def test_char_tokenizer_and_encoding(tmp_path):
     corpus = P.Corpus(["我爱北京", "北京天安门", "我爱", "x"], "t", "zh")
     tok = P.build_tokenizer(corpus, tmp_path)
     vocab = tok.get_vocab()
-    assert sorted(vocab, key=vocab.get)[:5] == list(P.SPECIALS) and "北" in vocab and "门" not in vocab  # seen once: left out
+    assert sorted(vocab, key=vocab.get)[:5] == list(P.SPECIALS)
+    assert "北" in vocab and "门" not in vocab  # seen once: left out
     rows = P.encode_corpus(tok, P.Corpus(["我爱北京天安门" * 3], "t", "zh"), max_len=8)
     assert rows.shape == (3, 8) and (rows[:, 0] == tok.cls_token_id).all()
     assert P.detect_language(["The cat sat on the mat."] * 5) == "spaced"
