@@ -226,10 +226,9 @@ class LazyOptimizer(keras.optimizers.Optimizer):
                 self.inner_optimizer.apply([g for g, _ in dense], [v for _, v in dense])
             else:  # keep the inner optimizer's step counter (Adam's bias correction) in step
                 self.inner_optimizer._iterations.assign_add(1)
-            step = tf.cast(self.inner_optimizer.iterations, tf.float32)  # already advanced: this is step t
             for g, v in pairs:
-                if id(v) in self._lazy_index:
-                    self._sparse_step(g, v, step)
+                if id(v) in self._lazy_index:  # the inner counter has already advanced: this is step t
+                    self._sparse_step(g, v, tf.cast(self.inner_optimizer.iterations, v.dtype))
         self._iterations.assign_add(1)
 
     def _sparse_step(self, gradient, variable, t):

@@ -8,12 +8,16 @@ import pytest
 from core import optimizers as O
 
 keras, tf = O.keras, O.tf
+# The step-by-step checks run Keras in float64 (its optimizers compute in the variable's dtype), so they compare the
+# algorithms, not float32 rounding (which alone moves Adam's steps by a few 1e-6 after a dozen steps).
+TOL = 1e-6
 
 
 # NumPy references (Keras 3's update formulas) ---------------------------------------------
 
 class NumpySGD:
     def __init__(self, lr, momentum=0.0, nesterov=False):
+        lr, momentum = float(np.float32(lr)), float(np.float32(momentum))  # as Keras holds them
         self.lr, self.momentum, self.nesterov, self.m = lr, momentum, nesterov, {}
 
     def step(self, key, w, g, t, rows=None):
@@ -36,7 +40,10 @@ class NumpyAdam:
         v = self.v.setdefault(key, np.zeros_like(w))
         m[sel] += (g[sel] - m[sel]) * (1 - self.b1)
         v[sel] += (g[sel] ** 2 - v[sel]) * (1 - self.b2)
-        alpha = self.lr * np.sqrt(1 - self.b2**t) / (1 - self.b1**t)
+        # Keras turns the Python betas and the learning rate into float32 tensors before casting them to the
+        # variable's dtype, so its bias corrections use float32(beta) ** t: the reference does the same.
+        b1, b2, lr = (float(np.float32(b)) for b in (self.b1, self.b2, self.lr))
+        alpha = lr * np.sqrt(1 - b2**t) / (1 - b1**t)
         w[sel] -= m[sel] * alpha / (np.sqrt(v[sel]) + self.eps)
 
 
@@ -49,20 +56,20 @@ INNERS = {
 
 
 def problem(seed=0, steps=12):
-    """An embedding table [20, 4] and a dense kernel [4, 3], with gradients touching a few rows per step."""
+    """An embedding table [20, 4] and a dense kernel [4, 3] (float64), with gradients touching a few rows per step."""
     rng = np.random.default_rng(seed)
-    table = rng.normal(size=(20, 4)).astype(np.float32)
-    kernel = rng.normal(size=(4, 3)).astype(np.float32)
+    table = rng.normal(size=(20, 4)).astype(np.float64)
+    kernel = rng.normal(size=(4, 3)).astype(np.float64)
     batches = []
     for _ in range(steps):
         rows = rng.choice(20, size=5, replace=True)  # duplicates on purpose: their gradients add up
-        values = rng.normal(size=(5, 4)).astype(np.float32)
-        batches.append((rows, values, rng.normal(size=(4, 3)).astype(np.float32)))
+        values = rng.normal(size=(5, 4)).astype(np.float64)
+        batches.append((rows, values, rng.normal(size=(4, 3)).astype(np.float64)))
     return table, kernel, batches
 
 
 def dense_rows(rows, values, n=20):
-    g = np.zeros((n, values.shape[1]), np.float32)
+    g = np.zeros((n, values.shape[1]), values.dtype)
     np.add.at(g, rows, values)
     return g
 
@@ -94,8 +101,8 @@ def test_lookahead_matches_numpy_step_by_step(inner):
             for i in range(2):
                 slow[i] += 0.5 * (w[i] - slow[i])
                 w[i] = slow[i].copy()
-        np.testing.assert_allclose(got[t - 1][0], w[0], rtol=1e-5, atol=1e-6, err_msg=f"step {t}")
-        np.testing.assert_allclose(got[t - 1][1], w[1], rtol=1e-5, atol=1e-6, err_msg=f"step {t}")
+        np.testing.assert_allclose(got[t - 1][0], w[0], rtol=1e-6, atol=TOL, err_msg=f"step {t}")
+        np.testing.assert_allclose(got[t - 1][1], w[1], rtol=1e-6, atol=TOL, err_msg=f"step {t}")
     np.testing.assert_allclose(opt.slow_weights[0].numpy(), slow[0], rtol=1e-5, atol=1e-6)
 
 
@@ -117,8 +124,8 @@ def test_lazy_optimizer_matches_numpy_step_by_step(inner, mode):
         else:
             ref.step(0, w[0], ge, t, rows=touched)
         ref.step(1, w[1], gk.astype(np.float64), t)
-        np.testing.assert_allclose(got[t - 1][0], w[0], rtol=1e-5, atol=1e-6, err_msg=f"step {t}")
-        np.testing.assert_allclose(got[t - 1][1], w[1], rtol=1e-5, atol=1e-6, err_msg=f"step {t}")
+        np.testing.assert_allclose(got[t - 1][0], w[0], rtol=1e-6, atol=TOL, err_msg=f"step {t}")
+        np.testing.assert_allclose(got[t - 1][1], w[1], rtol=1e-6, atol=TOL, err_msg=f"step {t}")
         untouched = np.setdiff1d(np.arange(20), touched)
         prev = got[t - 2][0] if t > 1 else table
         np.testing.assert_array_equal(got[t - 1][0][untouched], prev[untouched])  # absent rows never move
