@@ -8,7 +8,7 @@ syntax; perturbed masking assumes a masked LM. This module trains one on a CPU:
    space-separated languages;
 2. ``transformers.BertForMaskedLM`` from a ``BertConfig`` (presets below);
 3. standard MLM (15% of tokens; of those 80% [MASK], 10% random, 10% kept),
-   AdamW with warm-up and linear decay, bf16 autocast on CPUs that have it;
+   AdamW with warm-up and linear decay, bf16 autocast; a GPU if torch sees one;
 4. a schedule over a time budget (the learning rate decays with the share of
    the budget spent, so a slower or busier machine trains fewer steps in the
    same minutes) or over a fixed step count (exactly reproducible);
@@ -302,17 +302,18 @@ class Trainer:
             max_position_embeddings=2 * preset.max_len, type_vocab_size=1, pad_token_id=tokenizer.pad_token_id,
         )
         torch.manual_seed(cfg.seed)
-        self.model = BertForMaskedLM(self.bert_config)
+        self.device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        self.model = BertForMaskedLM(self.bert_config).to(self.device)
         self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=preset.learning_rate, weight_decay=0.01)
         self.state = TrainState()
         self.rng = np.random.default_rng(cfg.seed + 1)
         if resume and checkpoint.exists():
-            saved = torch.load(checkpoint, weights_only=False)
-            self.model.load_state_dict(saved["model"])
+            saved = torch.load(checkpoint, weights_only=False, map_location=self.device)
+            self.model.load_state_dict(saved["model"])  # map_location below keeps CPU checkpoints loadable
             self.optimizer.load_state_dict(saved["optimizer"])
             self.state = TrainState(**saved["state"])
             self.rng.bit_generator.state = saved["rng"]
-            torch.set_rng_state(saved["torch_rng"])
+            torch.set_rng_state(saved["torch_rng"].cpu())
             random.setstate(saved["py_rng"])
             self.progress(self.state.step / max(1, self.state.total_steps),
                           f"Resumed at step {self.state.step} of {self.state.total_steps}")
@@ -353,17 +354,18 @@ class Trainer:
 
         tok = self.tokenizer
         inputs, labels = mask_batch(ids, self.rng, tok.mask_token_id, self.bert_config.vocab_size, len(SPECIALS))
-        x = torch.from_numpy(inputs.astype(np.int64))
-        y = torch.from_numpy(labels.astype(np.int64))
-        attention = torch.from_numpy((ids != tok.pad_token_id).astype(np.int64))
+        dev = self.device
+        x = torch.from_numpy(inputs.astype(np.int64)).to(dev)
+        y = torch.from_numpy(labels.astype(np.int64)).to(dev)
+        attention = torch.from_numpy((ids != tok.pad_token_id).astype(np.int64)).to(dev)
         # Sequences are trained at a random position offset, so every position up to twice the training length
         # is learnt: held-out sentences longer than max_len still get trained position embeddings.
         offset = int(self.rng.integers(0, self.bert_config.max_position_embeddings - ids.shape[1] + 1))
-        positions = torch.arange(offset, offset + ids.shape[1]).expand(ids.shape[0], -1)
+        positions = torch.arange(offset, offset + ids.shape[1], device=dev).expand(ids.shape[0], -1)
         for group in self.optimizer.param_groups:
             group["lr"] = self._lr()
         self.model.train()
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.config.bf16):
+        with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=self.config.bf16):
             out = self.model(input_ids=x, attention_mask=attention, position_ids=positions, labels=y)
         self.optimizer.zero_grad(set_to_none=True)
         out.loss.backward()
@@ -386,9 +388,11 @@ class Trainer:
             for start in range(0, min(limit, len(self.valid_ids)), 64):
                 ids = self.valid_ids[start : start + 64]
                 inputs, labels = mask_batch(ids, rng, tok.mask_token_id, self.bert_config.vocab_size, len(SPECIALS))
-                y = torch.from_numpy(labels.astype(np.int64))
-                out = self.model(input_ids=torch.from_numpy(inputs.astype(np.int64)),
-                                 attention_mask=torch.from_numpy((ids != tok.pad_token_id).astype(np.int64)), labels=y)
+                dev = self.device
+                y = torch.from_numpy(labels.astype(np.int64)).to(dev)
+                out = self.model(input_ids=torch.from_numpy(inputs.astype(np.int64)).to(dev),
+                                 attention_mask=torch.from_numpy((ids != tok.pad_token_id).astype(np.int64)).to(dev),
+                                 labels=y)
                 n = int((y != -100).sum())
                 losses.append(float(out.loss) * n)
                 hits += int(((out.logits.argmax(-1) == y) & (y != -100)).sum())
@@ -438,7 +442,7 @@ class Trainer:
         folder = model_folder(self.name)
         tmp = folder.with_name(folder.name + ".partial")
         shutil.rmtree(tmp, ignore_errors=True)
-        self.model.save_pretrained(str(tmp))
+        self.model.to("cpu").save_pretrained(str(tmp))
         self.tokenizer.save_pretrained(str(tmp))
         card = {"id": self.name, "corpus": self.corpus.source, "language": self.corpus.language,
                 "preset": asdict(self.preset), "config": asdict(self.config), "steps": self.state.step,
