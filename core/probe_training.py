@@ -470,15 +470,22 @@ def trained_probes() -> list[str]:
 
 
 def evaluate_probe(name: str, n: int = 500, progress: Progress | None = None) -> dict[str, Any]:
-    """Chinese: segmentation F1 on held-out People's Daily (probe rule, and combined with the statistics)."""
+    """Chinese: segmentation F1 on held-out People's Daily (probe rule, and combined with the statistics).
+
+    Other languages: English UAS against spaCy and the right-chain baseline (:func:`evaluate_english`).
+    """
     from core import char_stats, segmentation
     from core.data.peoples_daily import default_raw_corpus, slices
     from core.models.registry import load_encoder
 
     card = read_card(name) or {}
-    if card.get("language") != "zh":
-        return {"note": "English-style corpora are scored on the page's sentences against spaCy (parse view)."}
     encoder = load_encoder(name)
+    if card.get("language") != "zh":
+        result = evaluate_english(encoder, progress=progress)
+        card["evaluation"] = result
+        (model_folder(name) / "probe.json").write_text(json.dumps(card, indent=1, ensure_ascii=False),
+                                                       encoding="utf-8")
+        return result
     lines, source = default_raw_corpus()
     stats = char_stats.cached_stats(lines, source, progress)
     calibration = segmentation.load_or_calibrate(encoder, stats, progress=progress)
@@ -490,6 +497,28 @@ def evaluate_probe(name: str, n: int = 500, progress: Progress | None = None) ->
     card["evaluation"] = result
     (model_folder(name) / "probe.json").write_text(json.dumps(card, indent=1, ensure_ascii=False), encoding="utf-8")
     return result
+
+
+def evaluate_english(encoder, n: int = 50, progress: Progress | None = None) -> dict[str, Any]:
+    """UAS against spaCy per layer (Eisner, spaCy's root given) and the right-chain baseline.
+
+    On the first ``n`` New York Times editorial snippets of 8-30 words from
+    vaderSentiment's data, the sentences the UAS benchmark uses.
+    """
+    from core.data.vader import snippets
+    from core.perturbed_masking import analyse, corpus_uas_by_layer
+    from core.reference import split_words
+
+    texts = [t for _, t in snippets("nyt") if 8 <= len(split_words(t)) <= 30][:n]
+    analyses = []
+    for k, text in enumerate(texts):
+        analyses.append(analyse(encoder, text))
+        if progress:
+            progress((k + 1) / len(texts), f"sentence {k + 1} of {len(texts)}")
+    per_layer, chain = corpus_uas_by_layer(analyses, "eisner", "paper", "reference")
+    best = max(range(len(per_layer)), key=lambda i: per_layer[i] or 0.0)
+    return {"n_sentences": len(texts), "uas_by_layer": [round(u or 0.0, 1) for u in per_layer], "best_layer": best,
+            "uas": round(per_layer[best] or 0.0, 1), "right_chain_uas": round(chain or 0.0, 1)}
 
 
 def train_probe(config: TrainConfig, resume: bool = False, progress: Progress | None = None,
@@ -515,6 +544,8 @@ def train_probe(config: TrainConfig, resume: bool = False, progress: Progress | 
         result = evaluate_probe(trainer.name, progress=lambda f, m: progress(0.9 + 0.1 * f, f"Evaluating: {m}"))
         out["segmentation_f1"] = result.get("segmentation_f1")
         out["combined_f1"] = result.get("combined_f1")
+        if "uas" in result:
+            out["uas_vs_spacy"], out["right_chain_uas"] = result["uas"], result["right_chain_uas"]
     progress(1.0, "Done")
     return out
 

@@ -133,3 +133,18 @@ def test_cli_bad_input_exits_2_with_one_line(lab_home, args, message):
     assert out.returncode == 2 and out.stdout == ""
     lines = out.stderr.strip().splitlines()
     assert len(lines) == 1 and message in lines[0], out.stderr
+
+
+def test_an_english_corpus_gets_a_wordpiece_probe_scored_against_spacy(tmp_path):
+    from core.data.vader import snippets
+    from core.models.registry import load_encoder
+
+    path = tmp_path / "movies.txt"
+    path.write_text("\n".join(t for _, t in snippets("movie")[:1500]), encoding="utf-8")
+    out = P.train_probe(P.TrainConfig(corpus=str(path), preset="tiny", max_steps=5), evaluate=False)
+    assert out["model"] == "probe-spaced-movies"
+    encoder = load_encoder(out["model"])
+    assert "##" in "".join(encoder.tokenizer.get_vocab())  # a WordPiece vocabulary
+    result = P.evaluate_english(encoder, n=3)
+    assert result["n_sentences"] == 3 and len(result["uas_by_layer"]) == 2  # embeddings + 1 layer
+    assert 0 <= result["uas"] <= 100 and 0 <= result["right_chain_uas"] <= 100
