@@ -172,7 +172,8 @@ def training() -> dict:
         st.plotly_chart(moved, key="opt.run.moved", width="stretch")
         st.caption("Dense Adam moves a row at every step once its moments are non-zero, rare words included; both "
                    "lazy modes move a row only in the steps whose batch contains its word, so a row's moves follow "
-                   "its word's frequency. (Rows of 3,000 words sampled at random.)")
+                   "its word's frequency; the two lazy modes coincide here (their points overlap), they differ in "
+                   "what the moments remember. (Rows of 3,000 words sampled at random.)")
         entries.append(("Rows moved (HTML)", moved, f"rows-moved-{task}.html"))
     st.caption(f"Run {config.key}: {result.seconds:.0f} s of training on this machine.")
     with st.expander("Downloads: training"):
