@@ -171,17 +171,29 @@ def build_tokenizer(corpus: Corpus, folder: Path, vocab_size: int = 8000):
     return tok
 
 
-def encode_corpus(tokenizer, corpus: Corpus, max_len: int) -> np.ndarray:
-    """Every line as [CLS] ids [SEP], long lines cut into pieces, padded to ``max_len``. -> <int32>[n, max_len]"""
+def encode_corpus(tokenizer, corpus: Corpus, max_len: int, pack: bool = True) -> np.ndarray:
+    """The corpus as training sequences [CLS] ... [SEP] of ``max_len`` tokens. -> <int32>[n, max_len]
+
+    ``pack``: lines run on, separated by [SEP], so no position is padding
+    (half the tokens of short-sentence corpora would be padding otherwise).
+    Without packing, each line is cut into pieces and padded.
+    """
     body = max_len - 2
     cls, sep, pad = tokenizer.cls_token_id, tokenizer.sep_token_id, tokenizer.pad_token_id
-    rows = []
     if corpus.language == "zh":
         vocab = tokenizer.get_vocab()
         unk = tokenizer.unk_token_id
         encoded = [[vocab.get(c, unk) for c in line if not c.isspace()] for line in corpus.lines]
     else:
         encoded = tokenizer(corpus.lines, add_special_tokens=False)["input_ids"]
+    rows = []
+    if pack:
+        stream = np.fromiter((t for ids in encoded if ids for t in (*ids, sep)), dtype=np.int64)
+        for start in range(0, len(stream), body):
+            piece = stream[start : start + body].tolist()
+            if len(piece) >= 4:
+                rows.append([cls, *piece, sep] + [pad] * (body - len(piece)))
+        return np.asarray(rows, np.int32)
     for ids in encoded:
         for start in range(0, len(ids), body):
             piece = ids[start : start + body]

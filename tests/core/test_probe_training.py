@@ -42,8 +42,13 @@ def test_char_tokenizer_and_encoding(tmp_path):
     vocab = tok.get_vocab()
     assert sorted(vocab, key=vocab.get)[:5] == list(P.SPECIALS)
     assert "北" in vocab and "门" not in vocab  # seen once: left out
-    rows = P.encode_corpus(tok, P.Corpus(["我爱北京天安门" * 3], "t", "zh"), max_len=8)
+    rows = P.encode_corpus(tok, P.Corpus(["我爱北京天安门" * 3], "t", "zh"), max_len=8, pack=False)
     assert rows.shape == (3, 8) and (rows[:, 0] == tok.cls_token_id).all()
+    packed = P.encode_corpus(tok, P.Corpus(["我爱北京", "北京我爱", "我爱"], "t", "zh"), max_len=8)
+    sep, cls = tok.sep_token_id, tok.cls_token_id
+    ids = [tok.convert_tokens_to_ids(c) for c in "我爱北京"]
+    assert packed[0].tolist() == [cls, *ids, sep, ids[2], sep]  # lines run on, separated by [SEP]
+    assert packed.shape == (2, 8)
     assert P.detect_language(["The cat sat on the mat."] * 5) == "spaced"
     assert P.detect_language(["我爱北京天安门。"] * 5) == "zh"
 
