@@ -259,14 +259,25 @@ def cmd_train_probe(args: argparse.Namespace) -> Iterator[dict[str, Any]]:
     P.load_corpus(args.corpus)  # a bad corpus fails here, before anything is queued
     params = {"corpus": args.corpus, "preset": args.preset, "minutes": args.minutes, "max_steps": args.steps,
               "seed": args.seed, "name": args.name, "resume": args.resume}
+    import signal
+
     job_id = jobs.submit("train-probe", params)
     print(f"job {job_id} queued", file=sys.stderr)
-    if not jobs.run_worker(until=job_id, echo=_stderr_progress):
-        print("another training job is running on this machine; this one waits its turn", file=sys.stderr)
-        jobs.start_worker()
-    job = jobs.get(job_id)
-    if job.status in jobs.ACTIVE:
-        job = jobs.wait(job_id, echo=_stderr_progress)
+
+    def interrupted(_signum, _frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupted)
+    try:
+        if not jobs.run_worker(until=job_id, echo=_stderr_progress):
+            print("another training job is running on this machine; this one waits its turn", file=sys.stderr)
+            jobs.start_worker()
+        job = jobs.get(job_id)
+        if job.status in jobs.ACTIVE:
+            job = jobs.wait(job_id, echo=_stderr_progress)
+    except KeyboardInterrupt:
+        jobs.mark_interrupted(job_id)
+        raise CliError(f"interrupted: job {job_id} keeps its checkpoint; continue it with --resume") from None
     if job.status == "failed":
         raise CliError(f"training failed: {job.error}")
     if job.status == "cancelled":

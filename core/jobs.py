@@ -195,9 +195,20 @@ def run_worker(until: int | None = None, echo: Callable[[float, str], None] | No
             job = _claim_next()
             if job is None:
                 return True
+            if echo and until is not None and job.id != until:
+                echo(0.0, f"job {job.id} was queued earlier and runs first")
             _run_job(job, echo)
             if until is not None and job.id == until:
                 return True
+
+
+def mark_interrupted(job_id: int) -> None:
+    """A job whose process was stopped (Ctrl-C, kill): cancelled, resumable from its checkpoint."""
+    job = get(job_id)
+    if job is None or job.status not in ACTIVE:
+        return
+    _update(job_id, status="cancelled", finished=time.time(), params=json.dumps({**job.params, "resume": True}),
+            message="interrupted; its checkpoint is kept (resume with --resume)")
 
 
 def worker_log() -> Path:

@@ -153,3 +153,29 @@ def test_an_english_corpus_gets_a_wordpiece_probe_scored_against_spacy(tmp_path)
     result = P.evaluate_english(encoder, n=3)
     assert result["n_sentences"] == 3 and len(result["uas_by_layer"]) == 2  # embeddings + 1 layer
     assert 0 <= result["uas"] <= 100 and 0 <= result["right_chain_uas"] <= 100
+
+
+def test_an_interrupted_cli_run_is_marked_resumable(corpus_file, lab_home):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from tests.core.test_cli import ROOT
+
+    env = {**os.environ, "KEXUE_LAB_HOME": str(lab_home), "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen([sys.executable, "-m", "core", "train-probe", "--corpus", str(corpus_file), "--preset",
+                             "tiny", "--steps", "100000", "--name", "probe-interrupted"], cwd=ROOT, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        running = [j for j in jobs.list_jobs(5) if j.params.get("name") == "probe-interrupted"]
+        if running and running[0].status == "running" and "step" in running[0].message:
+            break
+        time.sleep(0.5)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 2 and "--resume" in err.strip().splitlines()[-1]
+    job = [j for j in jobs.list_jobs(5) if j.params.get("name") == "probe-interrupted"][0]
+    assert job.status == "cancelled" and job.params["resume"] is True
