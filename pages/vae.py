@@ -11,6 +11,7 @@ import streamlit as st
 from core import vae
 from core.data.images import DATASETS, DataError, ImageData, default_dataset, image_from_bytes, load_images
 from core.figures import vae as figs
+from core.home import file_lock
 from ui.downloads import download_panel
 from ui.share import publish, seed_state, share_link
 
@@ -33,8 +34,10 @@ def ensure_trained(config: vae.VAEConfig, data: ImageData) -> vae.TrainedModel:
     """Load the model, training it first (with a progress bar) when this config was never trained."""
     if not (vae.model_dir(config) / "record.json").exists():
         bar = st.progress(0.0, text=f"Training the {config.kind.upper()} once (seeded; saved for later visits)...")
-        model = vae.train(config, data, lambda f, msg: bar.progress(f, text=msg))
-        vae.save(model, vae.model_dir(config))
+        with file_lock(f"vae-{config.key}"):  # a second visitor waits for the first one's model instead
+            if not (vae.model_dir(config) / "record.json").exists():
+                model = vae.train(config, data, lambda f, msg: bar.progress(f, text=msg))
+                vae.save(model, vae.model_dir(config))
         bar.empty()
     return saved_model(config)
 
