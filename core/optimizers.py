@@ -62,8 +62,41 @@ def _rows_and_values(gradient, rows: int):
     return index, tf.gather(gradient, index)
 
 
+class _Wrapper(keras.optimizers.Optimizer):
+    """What Lookahead and LazyOptimizer share with ``LossScaleOptimizer``: an inner optimizer whose learning rate,
+    variables (after the wrapper's own) and config they expose."""
+
+    @property
+    def variables(self):
+        return self._variables + self.inner_optimizer.variables
+
+    @property
+    def learning_rate(self):
+        return self.inner_optimizer.learning_rate
+
+    @learning_rate.setter
+    def learning_rate(self, value):
+        self.inner_optimizer.learning_rate = value
+
+    def finalize_variable_values(self, var_list):
+        self.inner_optimizer.finalize_variable_values(var_list)
+
+    def _own_config(self) -> dict:
+        raise NotImplementedError
+
+    def get_config(self):
+        return {"name": self.name, **self._own_config(),
+                "inner_optimizer": keras.saving.serialize_keras_object(self.inner_optimizer)}
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        config = dict(config)
+        inner = keras.saving.deserialize_keras_object(config.pop("inner_optimizer"), custom_objects=custom_objects)
+        return cls(inner, **config)
+
+
 @keras.saving.register_keras_serializable(package="kexue")
-class Lookahead(keras.optimizers.Optimizer):
+class Lookahead(_Wrapper):
     """Lookahead(inner): k fast steps of ``inner``, then the slow weights move alpha of the way and reset the fast.
 
     Args:
@@ -97,10 +130,6 @@ class Lookahead(keras.optimizers.Optimizer):
         super().build(var_list)
 
     @property
-    def variables(self):
-        return self._variables + self.inner_optimizer.variables
-
-    @property
     def slow_weights(self) -> list:
         return list(self._slow)
 
@@ -124,30 +153,13 @@ class Lookahead(keras.optimizers.Optimizer):
         ops.cond(ops.equal((self._iterations + 1) % self.sync_period, 0), sync, wait)
         self._iterations.assign_add(1)
 
-    @property
-    def learning_rate(self):
-        return self.inner_optimizer.learning_rate
+    def _own_config(self) -> dict:
+        return {"sync_period": self.sync_period, "slow_step_size": self.slow_step_size}
 
-    @learning_rate.setter
-    def learning_rate(self, value):
-        self.inner_optimizer.learning_rate = value
-
-    def finalize_variable_values(self, var_list):
-        self.inner_optimizer.finalize_variable_values(var_list)
-
-    def get_config(self):
-        return {"name": self.name, "sync_period": self.sync_period, "slow_step_size": self.slow_step_size,
-                "inner_optimizer": keras.saving.serialize_keras_object(self.inner_optimizer)}
-
-    @classmethod
-    def from_config(cls, config, custom_objects=None):
-        config = dict(config)
-        inner = keras.saving.deserialize_keras_object(config.pop("inner_optimizer"), custom_objects=custom_objects)
-        return cls(inner, **config)
 
 
 @keras.saving.register_keras_serializable(package="kexue")
-class LazyOptimizer(keras.optimizers.Optimizer):
+class LazyOptimizer(_Wrapper):
     """Only the embedding rows present in a batch move; see the module docstring for the two modes.
 
     Args:
@@ -199,10 +211,6 @@ class LazyOptimizer(keras.optimizers.Optimizer):
                 else:
                     self._slots[id(v)] = []
         super().build(var_list)
-
-    @property
-    def variables(self):
-        return self._variables + self.inner_optimizer.variables
 
     def apply(self, grads, trainable_variables=None):
         if not self.built:
@@ -259,23 +267,9 @@ class LazyOptimizer(keras.optimizers.Optimizer):
         step = momentum * m_rows - lr * g if inner.nesterov else m_rows
         table.scatter_add(tf.IndexedSlices(step, index))
 
-    @property
-    def learning_rate(self):
-        return self.inner_optimizer.learning_rate
+    def _own_config(self) -> dict:
+        return {"mode": self.mode, "lazy_variables": list(self.lazy_variables)}
 
-    @learning_rate.setter
-    def learning_rate(self, value):
-        self.inner_optimizer.learning_rate = value
-
-    def get_config(self):
-        return {"name": self.name, "mode": self.mode, "lazy_variables": list(self.lazy_variables),
-                "inner_optimizer": keras.saving.serialize_keras_object(self.inner_optimizer)}
-
-    @classmethod
-    def from_config(cls, config, custom_objects=None):
-        config = dict(config)
-        inner = keras.saving.deserialize_keras_object(config.pop("inner_optimizer"), custom_objects=custom_objects)
-        return cls(inner, **config)
 
 
 # Optimizers by name --------------------------------------------------------------------

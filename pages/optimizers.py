@@ -87,7 +87,7 @@ def test_functions() -> dict:
             st.warning(f"{p.label} diverged at step {int(bad[0])} (the loss overflowed): lower the learning rate.")
     upto = st.slider("Show up to step", 0, int(steps), int(steps), key="opt.upto",
                      help="Drag to replay the paths; Lookahead's slow weights (dashed) jump at every k-th step.")
-    contour = figs.contour_figure(function, fn.label, fn.extent, grid(function), fn.minima, paths, upto,
+    contour = figs.contour_figure(fn.label, fn.extent, grid(function), fn.minima, paths, upto,
                                   fn.log_scale)
     st.plotly_chart(contour, key="opt.contour", width="stretch")
     loss = figs.loss_figure(paths, upto)

@@ -11,7 +11,7 @@ from core.figures.common import plot_text
 from core.figures.vae import PALETTE
 
 
-def contour_figure(name: str, label: str, extent: tuple[float, float, float, float], values: np.ndarray,
+def contour_figure(label: str, extent: tuple[float, float, float, float], values: np.ndarray,
                    minima: Sequence[tuple[float, float]], trajectories: Sequence, upto: int,
                    log_scale: bool = True) -> go.Figure:
     """Contours of the function with each optimizer's path up to step ``upto``; Lookahead's slow path dashed.
