@@ -101,8 +101,21 @@ def cmd_impact(args: argparse.Namespace) -> Iterator[dict[str, Any]]:
         }
 
 
+_last_logged = [0.0]
+
+
 def _stderr_progress(fraction: float, message: str) -> None:
-    print(f"\r{message} ({100 * fraction:.0f}%)", end="\n" if fraction >= 1 else "", file=sys.stderr, flush=True)
+    """Progress on stderr: one line rewritten in place on a terminal; in a log file, a line every few seconds."""
+    import time
+
+    text = f"{message} ({100 * fraction:.0f}%)"
+    if sys.stderr.isatty():
+        print(f"\r{text}\x1b[K", end="\n" if fraction >= 1 else "", file=sys.stderr, flush=True)
+        return
+    now = time.monotonic()
+    if fraction >= 1 or now - _last_logged[0] >= 5.0:
+        _last_logged[0] = now
+        print(text, file=sys.stderr, flush=True)
 
 
 def cmd_segment(args: argparse.Namespace) -> Iterator[dict[str, Any]]:

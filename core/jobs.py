@@ -165,15 +165,21 @@ def _run_job(job: Job, echo: Callable[[float, str], None] | None = None) -> None
 
     params = dict(job.params)
     resume = bool(params.pop("resume", False))
+    recorded = dict(job.params)
+
+    def named(name: str) -> None:  # the job's params carry the model id, so pages can follow its run folder
+        recorded["name"] = name
+        _update(job.id, params=json.dumps(recorded))
+
     try:
         config = P.TrainConfig(**params)
-        result = P.train_probe(config, resume=resume, progress=progress, should_stop=should_stop)
+        result = P.train_probe(config, resume=resume, progress=progress, should_stop=should_stop, named=named)
     except Exception as exc:  # noqa: BLE001 - any failure is recorded on the job, the worker goes on
         _update(job.id, status="failed", finished=time.time(), error=f"{type(exc).__name__}: {exc}",
                 message="failed")
         return
     if result.get("stopped"):
-        p = {**job.params, "resume": True}
+        p = {**recorded, "resume": True}
         _update(job.id, status="cancelled", finished=time.time(), params=json.dumps(p),
                 message=f"cancelled at step {result['step']}; its checkpoint is kept (resume it from the CLI with "
                         "--resume)", result=json.dumps(result))

@@ -72,6 +72,8 @@ def test_loss_falls_and_the_probe_is_registered(corpus_file):
     losses = [h["loss"] for h in card["history"]]
     assert losses[-1] < losses[0] - 0.5  # it learns
     assert "probe-test-tiny" in P.trained_probes()
+    assert P.run_history("probe-test-tiny") == card["history"]  # the live curve a page follows
+    assert P.probe_revision("probe-test-tiny") > 0 and P.probe_revision("probe-never-trained") == 0
     encoder = load_encoder("probe-test-tiny")
     assert encoder.n_layers == 1 and encoder.mask_id == encoder.tokenizer.mask_token_id
 
@@ -101,14 +103,14 @@ def test_a_stopped_run_resumes_to_the_same_weights(corpus_file):
 
 
 def test_jobs_queue_in_order_run_one_at_a_time_and_cancel(corpus_file):
-    first = jobs.submit("train-probe", {"corpus": str(corpus_file), "preset": "tiny", "max_steps": 5,
-                                        "name": "probe-job-a"})
+    first = jobs.submit("train-probe", {"corpus": str(corpus_file), "preset": "tiny", "max_steps": 5})
     second = jobs.submit("train-probe", {"corpus": str(corpus_file), "preset": "tiny", "max_steps": 5,
                                          "name": "probe-job-b"})
     assert jobs.cancel(second) == "cancelled"
     bad = jobs.submit("train-probe", {"corpus": "/no/such.txt", "preset": "tiny", "max_steps": 5})
     assert jobs.run_worker() is True
-    assert jobs.get(first).status == "done" and jobs.get(first).result["model"] == "probe-job-a"
+    assert jobs.get(first).status == "done" and jobs.get(first).result["model"] == "probe-zh-news"
+    assert jobs.get(first).params["name"] == "probe-zh-news"  # recorded once known, for pages to follow
     assert jobs.get(second).status == "cancelled"
     failed = jobs.get(bad)
     assert failed.status == "failed" and "no corpus file" in failed.error
@@ -179,3 +181,67 @@ def test_an_interrupted_cli_run_is_marked_resumable(corpus_file, lab_home):
     assert proc.returncode == 2 and "--resume" in err.strip().splitlines()[-1]
     job = [j for j in jobs.list_jobs(5) if j.params.get("name") == "probe-interrupted"][0]
     assert job.status == "cancelled" and job.params["resume"] is True
+
+
+def test_mlm_step_matches_the_full_head_loss_and_gradients():
+    """The head at the masked positions alone gives model(labels=...)'s loss and gradients."""
+    import torch
+    from transformers import BertConfig, BertForMaskedLM
+
+    torch.manual_seed(0)
+    config = BertConfig(vocab_size=60, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                        intermediate_size=64, max_position_embeddings=40, hidden_dropout_prob=0.0,
+                        attention_probs_dropout_prob=0.0)
+    model = BertForMaskedLM(config)
+    rng = np.random.default_rng(1)
+    inputs, labels = P.mask_batch(rng.integers(5, 60, (4, 16)), rng, 4, 60, 5)
+    full = model(input_ids=torch.from_numpy(inputs), labels=torch.from_numpy(labels)).loss
+    full.backward()
+    expected = {n: p.grad.clone() for n, p in model.named_parameters() if p.grad is not None}
+    frozen = torch.optim.SGD(model.parameters(), lr=0.0)
+    loss, acc = P.mlm_step(model, frozen, inputs, labels, bf16=False)
+    assert loss == pytest.approx(full.item(), rel=1e-5)
+    assert 0.0 <= acc <= 1.0
+    clip = min(1.0, 1.0 / float(torch.linalg.vector_norm(torch.stack([g.norm() for g in expected.values()]))))
+    for name, param in model.named_parameters():
+        if name in expected:
+            torch.testing.assert_close(param.grad, expected[name] * clip, rtol=1e-4, atol=1e-6)
+
+
+def test_retraining_forgets_the_old_weights_calibration(lab_home):
+    from core.segmentation import calibration_path
+
+    paths = [calibration_path(m, "news") for m in ("probe-a", "probe-a-b", "e5-multilingual")]
+    for path in paths:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("{}")
+    P.forget_calibration("probe-a")
+    assert [p.exists() for p in paths] == [False, True, True]
+
+
+def test_scorecard_words():
+    zh = {"evaluation": {"segmentation_f1": 65.24, "combined_f1": 79.1, "jieba_f1": 80.7}}
+    assert P.scorecard(zh) == "segmentation F1 65.2 alone, 79.1 with the statistics (jieba 80.7)"
+    assert P.scorecard(zh, short=True) == "segmentation F1 65.2"
+    en = {"evaluation": {"uas": 41.0, "best_layer": 2, "right_chain_uas": 38.5}}
+    assert P.scorecard(en) == "UAS 41.0 against spaCy at layer 2 (right chain 38.5)"
+    assert P.scorecard({}) == "not evaluated yet" and P.scorecard({}, short=True) == "not evaluated"
+
+
+def test_a_stall_mid_step_does_not_eat_the_time_budget(corpus_file, monkeypatch):
+    """A laptop asleep or a stopped process during a step is not training time."""
+    trainer = P.Trainer(P.TrainConfig(corpus=str(corpus_file), preset="tiny", minutes=0.05, name="probe-stall"))
+    trainer.prepare()
+    real, jump = P.time.perf_counter, [0.0]
+    monkeypatch.setattr(P.time, "perf_counter", lambda: real() + jump[0])
+    step, calls = trainer._step, [0]
+
+    def stalling(ids):
+        calls[0] += 1
+        if calls[0] == 10:
+            jump[0] += 1000.0  # a 1,000-second stall inside the tenth step
+        return step(ids)
+
+    monkeypatch.setattr(trainer, "_step", stalling)
+    summary = trainer.train()
+    assert summary["step"] > 10 and trainer.state.elapsed < 10  # the 3-second budget was trained, not skipped
