@@ -9,12 +9,13 @@ import streamlit as st
 
 from core import jobs
 from core import probe_training as P
+from core.figures.probe_training import training_curve
 from core.home import atomic_write, lab_home
-from ui.text import md_escape
+from ui.text import md_code, md_escape
 
 PRESET_HELP = {
     "quick": "quick: 2 layers, hidden 128 (about 10 minutes here)",
-    "default": "default: 4 layers, hidden 256, the recipe measured in the issue (45 minutes)",
+    "default": "default: 4 layers, hidden 256 (45 minutes)",
     "large": "large: 6 layers, hidden 384 (two hours or more)",
 }
 
@@ -27,6 +28,10 @@ def _save_upload(name: str, data: bytes) -> str:
     if not path.exists():
         atomic_write(path, lambda p: p.write_bytes(data))
     return str(path)
+
+
+def percent(share: float | None) -> str:
+    return "not measured" if share is None else f"{100 * share:.1f}%"
 
 
 @st.fragment(run_every=5)
@@ -42,12 +47,17 @@ def job_table() -> None:
         with cols[1]:
             if job.status in jobs.ACTIVE:
                 st.progress(min(max(job.progress, 0.0), 1.0), text=md_escape(job.message or "waiting in the queue"))
+                history = P.run_history(job.params["name"]) if job.status == "running" and job.params.get(
+                    "name") else []
+                if len(history) >= 2:
+                    st.plotly_chart(training_curve(history, f"job {job.id}: masked-LM loss and accuracy"),
+                                    key=f"probe.curve.{job.id}")
             elif job.status == "done" and job.result:
                 r = job.result
                 seg = f", segmentation F1 {r['segmentation_f1']}, combined {r['combined_f1']}" if r.get(
                     "segmentation_f1") is not None else ""
-                st.markdown(f"`{md_escape(r['model'])}`: {r['steps']:,} steps in {r['minutes']} min, masked-token "
-                            f"accuracy {r['mlm_accuracy']}{seg}")
+                st.markdown(f"{md_code(r['model'])}: {r['steps']:,} steps in {r['minutes']} min, masked-token "
+                            f"accuracy {percent(r['mlm_accuracy'])}{seg}")
             else:
                 st.markdown(md_escape(job.error or job.message or ""))
             st.caption(f"{md_escape(str(name))}, preset {job.params.get('preset')}, queued "
@@ -63,8 +73,8 @@ def probe_panel() -> None:
         st.markdown(
             "The offline encoders are sentence encoders, weak probes. A small BERT trained as a masked LM on your "
             "text is a better one: on People's Daily plus the reviews (4.4M characters), the default preset for 45 "
-            "minutes reached segmentation F1 about 65 alone and 79 with the statistics in the issue's prototype "
-            "(e5: 47.5). Training runs in its own process, one job at a time on this machine; closing the tab does "
+            "minutes reached segmentation F1 69.1 alone and 78.3 with the statistics here (e5: 47.5; jieba 80.7). "
+            "Training runs in its own process, one job at a time on this machine; closing the tab does "
             "not stop it, and any visitor sees its progress here. The result becomes an encoder id in the picker "
             "above."
         )
@@ -108,9 +118,12 @@ def probe_panel() -> None:
             st.markdown("**Trained probes** (pick them in the encoder box above)")
             for pid in probes:
                 card = P.read_card(pid) or {}
-                ev = card.get("evaluation") or {}
-                seg = (f"; segmentation F1 {ev['segmentation_f1']} alone, {ev['combined_f1']} with the statistics "
-                       f"(jieba {ev.get('jieba_f1')})") if "segmentation_f1" in ev else ""
-                st.markdown(f"- `{md_escape(pid)}`: {md_escape(str(card.get('corpus')))}, {card.get('steps', 0):,} "
-                            f"steps, {card.get('minutes')} min, masked-token accuracy {card.get('mlm_accuracy')}"
-                            f"{seg}")
+                accuracy = percent(card.get("mlm_accuracy"))
+                st.markdown(f"- {md_code(pid)}: {md_escape(str(card.get('corpus')))}, {card.get('steps', 0):,} "
+                            f"steps, {card.get('minutes')} min, masked-token accuracy {accuracy}; "
+                            f"{P.scorecard(card)}")
+            shown = st.selectbox("Training curve of", probes, key="probe.curve.model")
+            history = (P.read_card(shown) or {}).get("history") or []
+            if len(history) >= 2:
+                st.plotly_chart(training_curve(history, f"{shown}: masked-LM loss and accuracy"),
+                                key="probe.curve.trained")

@@ -17,6 +17,6 @@ def training_curve(history: Sequence[dict[str, float]], title: str = "Training")
     fig.update_layout(title=title, height=300, xaxis={"title": {"text": "step"}},
                       yaxis={"title": {"text": "loss"}},
                       yaxis2={"title": {"text": "accuracy (%)"}, "overlaying": "y", "side": "right",
-                              "rangemode": "tozero"},
+                              "rangemode": "tozero", "tickmode": "linear", "dtick": 10, "showgrid": False},
                       legend={"orientation": "h", "y": -0.35}, margin={"l": 10, "r": 10, "t": 40, "b": 10})
     return fig

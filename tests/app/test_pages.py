@@ -234,3 +234,32 @@ def test_probe_panel_queues_a_job_and_checks_the_corpus(monkeypatch):
     assert job.params["preset"] == "quick" and job.params["minutes"] == 10.0 and job.status == "queued"
     assert "job " + str(job.id) in texts(at)
     jobs.cancel(job.id)
+
+
+def test_probe_panel_follows_a_running_job_and_shows_trained_curves(monkeypatch):
+    import json
+
+    from core import jobs
+    from core import probe_training as P
+
+    job_id = jobs.submit("train-probe", {"corpus": "peoples-daily", "preset": "default", "minutes": 45.0})
+    claimed = jobs._claim_next()
+    assert claimed.id == job_id
+    jobs._update(job_id, params=json.dumps({**claimed.params, "name": "probe-zh-live"}),
+                 message="step 100: loss 6.1", progress=0.1)
+    folder = P.run_folder("probe-zh-live")
+    folder.mkdir(parents=True, exist_ok=True)
+    curve = [{"step": 50 * (i + 1), "loss": 8.0 - i, "accuracy": 0.02 * i, "elapsed": 20.0 * i} for i in range(3)]
+    (folder / "history.json").write_text(json.dumps({"history": curve}))
+    try:
+        at = AppTest.from_file(PM_PAGE, default_timeout=TIMEOUT)
+        at.query_params["model"] = "no-such-model-for-this-test"
+        at.run()
+        assert not at.exception, at.exception
+        charts = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+        live = [c for c in charts if f"job {job_id}" in c["layout"]["title"]["text"]]
+        assert live and live[0]["data"][0]["y"] == [8.0, 7.0, 6.0]
+        assert live[0]["data"][1]["y"] == [0.0, 2.0, 4.0]  # accuracy in percent on the right axis
+    finally:
+        jobs.cancel(job_id)
+        jobs._update(job_id, status="cancelled")
