@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
+import time
 from collections.abc import Iterator, Sequence
 from typing import Any, NoReturn
 
@@ -106,8 +108,6 @@ _last_logged = [0.0]
 
 def _stderr_progress(fraction: float, message: str) -> None:
     """Progress on stderr: one line rewritten in place on a terminal; in a log file, a line every few seconds."""
-    import time
-
     text = f"{message} ({100 * fraction:.0f}%)"
     if sys.stderr.isatty():
         print(f"\r{text}\x1b[K", end="\n" if fraction >= 1 else "", file=sys.stderr, flush=True)
@@ -272,8 +272,6 @@ def cmd_train_probe(args: argparse.Namespace) -> Iterator[dict[str, Any]]:
     P.load_corpus(args.corpus)  # a bad corpus fails here, before anything is queued
     params = {"corpus": args.corpus, "preset": args.preset, "minutes": args.minutes, "max_steps": args.steps,
               "seed": args.seed, "name": args.name, "resume": args.resume}
-    import signal
-
     job_id = jobs.submit("train-probe", params)
     print(f"job {job_id} queued", file=sys.stderr)
 

@@ -179,10 +179,8 @@ def _run_job(job: Job, echo: Callable[[float, str], None] | None = None) -> None
                 message="failed")
         return
     if result.get("stopped"):
-        p = {**recorded, "resume": True}
-        _update(job.id, status="cancelled", finished=time.time(), params=json.dumps(p),
-                message=f"cancelled at step {result['step']}; its checkpoint is kept (resume it from the CLI with "
-                        "--resume)", result=json.dumps(result))
+        _cancel_resumable(job.id, recorded, f"cancelled at step {result['step']}; its checkpoint is kept (resume "
+                                            "it from the CLI with --resume)", result=json.dumps(result))
         return
     _update(job.id, status="done", finished=time.time(), progress=1.0, result=json.dumps(result),
             message=f"done: {result['model']}")
@@ -213,8 +211,13 @@ def mark_interrupted(job_id: int) -> None:
     job = get(job_id)
     if job is None or job.status not in ACTIVE:
         return
-    _update(job_id, status="cancelled", finished=time.time(), params=json.dumps({**job.params, "resume": True}),
-            message="interrupted; its checkpoint is kept (resume with --resume)")
+    _cancel_resumable(job_id, job.params, "interrupted; its checkpoint is kept (resume with --resume)")
+
+
+def _cancel_resumable(job_id: int, params: dict[str, Any], message: str, **fields: Any) -> None:
+    """Cancelled, with ``resume`` set in its parameters: running it again continues from its checkpoint."""
+    _update(job_id, status="cancelled", finished=time.time(), params=json.dumps({**params, "resume": True}),
+            message=message, **fields)
 
 
 def worker_log() -> Path:

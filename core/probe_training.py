@@ -39,7 +39,7 @@ from typing import Any
 
 import numpy as np
 
-from core.home import lab_home
+from core.home import atomic_write, lab_home
 
 Progress = Callable[[float, str], None]
 SPECIALS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
@@ -283,6 +283,13 @@ def make_optimizer(model, learning_rate: float):
         return torch.optim.AdamW(model.parameters(), lr=learning_rate, weight_decay=0.01)
 
 
+def _long(array: np.ndarray, device):
+    """A NumPy array of ids, labels or mask bits as a torch int64 tensor on ``device``."""
+    import torch
+
+    return torch.from_numpy(np.asarray(array, np.int64)).to(device)
+
+
 def mlm_step(model, optimizer, inputs: np.ndarray, labels: np.ndarray, attention: np.ndarray | None = None,
              positions=None, bf16: bool = True) -> tuple[float, float]:
     """One training step of a ``BertForMaskedLM``: returns (masked-token loss, masked-token accuracy).
@@ -296,11 +303,10 @@ def mlm_step(model, optimizer, inputs: np.ndarray, labels: np.ndarray, attention
     import torch.nn.functional as F
 
     device = next(model.parameters()).device
-    x = torch.from_numpy(np.asarray(inputs, np.int64)).to(device)
-    y = torch.from_numpy(np.asarray(labels, np.int64)).to(device)
+    x, y = _long(inputs, device), _long(labels, device)
     kwargs = {}
     if attention is not None:
-        kwargs["attention_mask"] = torch.from_numpy(np.asarray(attention, np.int64)).to(device)
+        kwargs["attention_mask"] = _long(attention, device)
     if positions is not None:
         kwargs["position_ids"] = torch.as_tensor(positions, device=device)
     chosen = y != -100
@@ -318,15 +324,6 @@ def mlm_step(model, optimizer, inputs: np.ndarray, labels: np.ndarray, attention
     with torch.no_grad():
         acc = float((logits.argmax(-1) == target).float().mean()) if len(target) else 0.0
     return float(loss.detach()), acc
-
-
-def _atomic_torch_save(obj: Any, path: Path) -> None:
-    import torch
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
 
 
 class Trainer:
@@ -380,7 +377,7 @@ class Trainer:
         self.rng = np.random.default_rng(cfg.seed + 1)
         if resume and checkpoint.exists():
             saved = torch.load(checkpoint, weights_only=False, map_location=self.device)
-            self.model.load_state_dict(saved["model"])  # map_location below keeps CPU checkpoints loadable
+            self.model.load_state_dict(saved["model"])  # map_location: a CPU checkpoint resumes on a GPU and back
             self.optimizer.load_state_dict(saved["optimizer"])
             self.state = TrainState(**saved["state"])
             self.rng.bit_generator.state = saved["rng"]
@@ -390,22 +387,18 @@ class Trainer:
                     f"with {(self.state.budget - self.state.elapsed) / 60:.1f} of {self.state.budget / 60:.0f} "
                     "minutes left")
             self.progress(0.0, f"Resumed at step {self.state.step:,} {left}")
-        self.flops_per_token = _flops_per_token(preset, vocab)
 
     def checkpoint(self) -> None:
         import torch
 
-        _atomic_torch_save({"model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
-                            "state": asdict(self.state), "rng": self.rng.bit_generator.state,
-                            "torch_rng": torch.get_rng_state(), "py_rng": random.getstate(),
-                            "config": asdict(self.config)}, run_folder(self.name) / "checkpoint.pt")
+        saved = {"model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
+                 "state": asdict(self.state), "rng": self.rng.bit_generator.state,
+                 "torch_rng": torch.get_rng_state(), "py_rng": random.getstate(), "config": asdict(self.config)}
+        atomic_write(run_folder(self.name) / "checkpoint.pt", lambda p: torch.save(saved, p))
 
     def _write_history(self) -> None:
         """The curve so far, for any page that follows the job (small, rewritten atomically every 50 steps)."""
-        from core.home import atomic_write
-
-        payload = json.dumps({"history": self.state.history, "total_steps": self.state.total_steps,
-                              "budget": self.state.budget})
+        payload = json.dumps({"history": self.state.history})
         atomic_write(run_folder(self.name) / "history.json", lambda p: p.write_text(payload))
 
     def fraction(self) -> float:
@@ -457,11 +450,9 @@ class Trainer:
             for start in range(0, min(limit, len(self.valid_ids)), 64):
                 ids = self.valid_ids[start : start + 64]
                 inputs, labels = mask_batch(ids, rng, tok.mask_token_id, self.bert_config.vocab_size, len(SPECIALS))
-                dev = self.device
-                y = torch.from_numpy(labels.astype(np.int64)).to(dev)
-                out = self.model(input_ids=torch.from_numpy(inputs.astype(np.int64)).to(dev),
-                                 attention_mask=torch.from_numpy((ids != tok.pad_token_id).astype(np.int64)).to(dev),
-                                 labels=y)
+                y = _long(labels, self.device)
+                out = self.model(input_ids=_long(inputs, self.device),
+                                 attention_mask=_long(ids != tok.pad_token_id, self.device), labels=y)
                 n = int((y != -100).sum())
                 losses.append(float(out.loss) * n)
                 hits += int(((out.logits.argmax(-1) == y) & (y != -100)).sum())
@@ -522,7 +513,7 @@ class Trainer:
                 "minutes": round(self.state.elapsed / 60, 1), "mlm_accuracy": summary.get("mlm_accuracy"),
                 "mlm_loss": summary.get("mlm_loss"), "corpus_chars": self.corpus.chars,
                 "history": self.state.history, "evaluation": {}}
-        (tmp / "probe.json").write_text(json.dumps(card, indent=1, ensure_ascii=False), encoding="utf-8")
+        write_card(tmp, card)
         shutil.rmtree(folder, ignore_errors=True)
         os.replace(tmp, folder)
         forget_calibration(self.name)
@@ -539,6 +530,11 @@ def forget_calibration(name: str) -> None:
 
 
 # Evaluation and the whole job --------------------------------------------------------------------
+
+def write_card(folder: Path, card: dict[str, Any]) -> None:
+    text = json.dumps(card, indent=1, ensure_ascii=False)
+    atomic_write(folder / "probe.json", lambda p: p.write_text(text, encoding="utf-8"))
+
 
 def read_card(name: str) -> dict[str, Any] | None:
     try:
@@ -577,33 +573,37 @@ def trained_probes() -> list[str]:
 
 
 def evaluate_probe(name: str, n: int = 500, progress: Progress | None = None) -> dict[str, Any]:
-    """Chinese: segmentation F1 on held-out People's Daily (probe rule, and combined with the statistics).
+    """Score probe ``name`` and store the result in its card.
 
-    Other languages: English UAS against spaCy and the right-chain baseline (:func:`evaluate_english`).
+    Chinese: segmentation F1 on held-out People's Daily (:func:`evaluate_chinese`); other languages: English UAS
+    against spaCy and the right-chain baseline (:func:`evaluate_english`).
     """
-    from core import char_stats, segmentation
-    from core.data.peoples_daily import default_raw_corpus, slices
     from core.models.registry import load_encoder
 
     card = read_card(name) or {}
     encoder = load_encoder(name)
-    if card.get("language") != "zh":
+    if card.get("language") == "zh":
+        result = evaluate_chinese(encoder, n, progress)
+    else:
         result = evaluate_english(encoder, progress=progress)
-        card["evaluation"] = result
-        (model_folder(name) / "probe.json").write_text(json.dumps(card, indent=1, ensure_ascii=False),
-                                                       encoding="utf-8")
-        return result
+    write_card(model_folder(name), {**card, "evaluation": result})
+    return result
+
+
+def evaluate_chinese(encoder, n: int = 500, progress: Progress | None = None) -> dict[str, Any]:
+    """Segmentation F1 on the first ``n`` held-out People's Daily sentences: the probe rule alone and combined
+    with the statistics (PMI, branching entropy), calibrated as for every encoder; statistics and jieba beside."""
+    from core import char_stats, segmentation
+    from core.data.peoples_daily import default_raw_corpus, slices
+
     lines, source = default_raw_corpus()
     stats = char_stats.cached_stats(lines, source, progress)
     calibration = segmentation.load_or_calibrate(encoder, stats, progress=progress)
     gold = slices().evaluation[:n]
     probe = segmentation.evaluate(encoder, stats, calibration, gold, "probe", progress)
     combined = segmentation.evaluate(encoder, stats, calibration, gold, "combined", progress)
-    result = {"n_sentences": len(gold), "segmentation_f1": probe["f1"], "combined_f1": combined["f1"],
-              "stats_f1": combined["stats_f1"], "jieba_f1": combined["jieba_f1"]}
-    card["evaluation"] = result
-    (model_folder(name) / "probe.json").write_text(json.dumps(card, indent=1, ensure_ascii=False), encoding="utf-8")
-    return result
+    return {"n_sentences": len(gold), "segmentation_f1": probe["f1"], "combined_f1": combined["f1"],
+            "stats_f1": combined["stats_f1"], "jieba_f1": combined["jieba_f1"]}
 
 
 def evaluate_english(encoder, n: int = 50, progress: Progress | None = None) -> dict[str, Any]:
