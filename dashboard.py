@@ -1,17 +1,11 @@
-"""kexue-lab: the router. Every page lives in pages/; this file only wires them."""
+"""kexue-lab: the router. The pages are listed once, in ui/catalog.py; this file only wires them."""
 
 import streamlit as st
 
+from ui.catalog import HOME, PAGES
+
 st.set_page_config(page_title="kexue-lab", page_icon=":material/science:", layout="wide")
 
-PAGES = [
-    st.Page("pages/home.py", title="Home", icon=":material/home:", url_path="home", default=True),
-    st.Page("pages/perturbed_masking.py", title="Perturbed masking", icon=":material/account_tree:",
-            url_path="perturbed-masking"),
-    st.Page("pages/integrated_gradients.py", title="Integrated gradients", icon=":material/gradient:",
-            url_path="integrated-gradients"),
-    st.Page("pages/optimizers.py", title="Optimizers", icon=":material/trending_down:", url_path="optimizers"),
-    st.Page("pages/vae.py", title="VAE geometry", icon=":material/scatter_plot:", url_path="vae"),
-]
-
-st.navigation(PAGES).run()
+entries = [st.Page(HOME.script, title=HOME.title, icon=HOME.icon, url_path=HOME.url_path, default=True)]
+entries += [st.Page(p.script, title=p.title, icon=p.icon, url_path=p.url_path) for p in PAGES]
+st.navigation(entries).run()

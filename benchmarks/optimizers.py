@@ -60,7 +60,7 @@ def _compare(makers: dict, build_model, batches, tf, loss_fn) -> dict[str, float
 
 
 def main() -> dict:
-    from core import optimizers as O
+    from core.optimizers import wrappers as O
 
     keras, tf = O.keras, O.tf
     loss_fn = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
@@ -74,10 +74,17 @@ def main() -> dict:
         return keras.Model(inputs, keras.layers.Dense(10)(x))
 
     params = int(sum(np.prod(v.shape) for v in mlp().trainable_variables))
-    dense_batches = [(tf.constant(rng.normal(size=(128, 784)).astype(np.float32)),
-                      tf.constant(rng.integers(0, 10, 128))) for _ in range(STEPS)]
-    t_look = _compare({"adam": lambda: keras.optimizers.Adam(1e-3),
-                       "lookahead": lambda: O.Lookahead(keras.optimizers.Adam(1e-3))}, mlp, dense_batches, tf, loss_fn)
+    dense_batches = [
+        (tf.constant(rng.normal(size=(128, 784)).astype(np.float32)), tf.constant(rng.integers(0, 10, 128)))
+        for _ in range(STEPS)
+    ]
+    t_look = _compare(
+        {"adam": lambda: keras.optimizers.Adam(1e-3), "lookahead": lambda: O.Lookahead(keras.optimizers.Adam(1e-3))},
+        mlp,
+        dense_batches,
+        tf,
+        loss_fn,
+    )
 
     rows, width = 200_000, 128
 
@@ -88,13 +95,22 @@ def main() -> dict:
         x = keras.layers.GlobalAveragePooling1D()(x)
         return keras.Model(ids, keras.layers.Dense(2)(x))
 
-    id_batches = [(tf.constant(rng.integers(0, rows, (64, 32)).astype(np.int32)), tf.constant(rng.integers(0, 2, 64)))
-                  for _ in range(STEPS)]
+    id_batches = [
+        (tf.constant(rng.integers(0, rows, (64, 32)).astype(np.int32)), tf.constant(rng.integers(0, 2, 64)))
+        for _ in range(STEPS)
+    ]
     touched = float(np.mean([len(np.unique(x.numpy())) for x, _ in id_batches]))
-    t_lazy = _compare({"adam": lambda: keras.optimizers.Adam(1e-3),
-                       "sparse": lambda: O.LazyOptimizer(keras.optimizers.Adam(1e-3), "sparse", ("words",)),
-                       "blog": lambda: O.LazyOptimizer(keras.optimizers.Adam(1e-3), "blog", ("words",))},
-                      bag, id_batches, tf, loss_fn)
+    t_lazy = _compare(
+        {
+            "adam": lambda: keras.optimizers.Adam(1e-3),
+            "sparse": lambda: O.LazyOptimizer(keras.optimizers.Adam(1e-3), "sparse", ("words",)),
+            "blog": lambda: O.LazyOptimizer(keras.optimizers.Adam(1e-3), "blog", ("words",)),
+        },
+        bag,
+        id_batches,
+        tf,
+        loss_fn,
+    )
     result = {
         "mlp_parameters": params,
         "adam_step_ms": round(1000 * t_look["adam"], 3),

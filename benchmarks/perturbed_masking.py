@@ -21,7 +21,7 @@ import time
 import numpy as np
 
 from core.models.registry import load_encoder
-from core.perturbed_masking import hidden_states, impact_matrices, masked_inputs, word_pieces
+from core.perturbed_masking.impact import hidden_states, impact_matrices, masked_inputs, word_pieces
 
 TEXT = (
     "the committee said on tuesday that the new bridge over the river would open to traffic next spring after "
@@ -100,8 +100,12 @@ def main() -> dict:
             result[f"{key}_speedup_vs_loop"] = round(looped / batched, 2)
             result[f"{key}_speedup_vs_paper"] = round(paper / batched, 2)
             result[f"{key}_efficiency"] = round(flops / batched / peak, 3)
-            print(f"{model_id} n={n}: batched {batched:.3f}s loop {looped:.3f}s paper {paper:.3f}s "
-                  f"efficiency {flops / batched / peak:.2f}", file=sys.stderr, flush=True)
+            print(
+                f"{model_id} n={n}: batched {batched:.3f}s loop {looped:.3f}s paper {paper:.3f}s "
+                f"efficiency {flops / batched / peak:.2f}",
+                file=sys.stderr,
+                flush=True,
+            )
     # The machine is noisy: take the best peak seen before or after the runs.
     late_peak = max(matmul_peak(), matmul_peak(2048, 4))
     if late_peak > peak:

@@ -15,8 +15,8 @@ import time
 
 from core.data.vader import snippets
 from core.models.registry import load_encoder
-from core.perturbed_masking import analyse, corpus_uas_by_layer
-from core.reference import split_words
+from core.perturbed_masking.impact import analyse, corpus_uas_by_layer
+from core.perturbed_masking.reference import split_words
 
 
 def sentences(n: int) -> list[str]:
@@ -44,8 +44,11 @@ def main(n: int = 200) -> dict:
                 result[key] = [round(u, 1) for u in per_layer]
                 result[f"right_chain_{root}"] = round(chain, 1)
                 best = max(range(len(per_layer)), key=per_layer.__getitem__)
-                print(f"{key}: best layer {best} UAS {per_layer[best]:.1f}; right-chain {chain:.1f}",
-                      file=sys.stderr, flush=True)
+                print(
+                    f"{key}: best layer {best} UAS {per_layer[best]:.1f}; right-chain {chain:.1f}",
+                    file=sys.stderr,
+                    flush=True,
+                )
     return result
 
 

@@ -3,7 +3,7 @@
 A BertForMaskedLM of the default preset (4 layers, hidden 256, max length 64,
 batch 32, no dropout) on random ids with a 5,000-token vocabulary, full training steps
 (masking, forward, backward, gradient clipping, AdamW) through the trainer's
-own :func:`core.probe_training.mlm_step` (MLM head at the masked positions
+own :func:`core.perturbed_masking.probe.mlm_step` (MLM head at the masked positions
 only, fused AdamW). The baseline, run in the same process, is the textbook
 step: ``model(labels=...)`` (the head at every token) and torch's default
 AdamW. ``efficiency`` is the useful training FLOP/s (6 x matmul parameters per
@@ -31,8 +31,8 @@ def main() -> dict:
     import torch
     from transformers import BertForMaskedLM
 
-    from core import probe_training as P
     from core.models.registry import set_torch_threads
+    from core.perturbed_masking import probe as P
 
     set_torch_threads()
     preset = P.PRESETS["default"]
@@ -75,13 +75,21 @@ def main() -> dict:
     flops = P.flops_per_token("default", VOCAB)
     best = max(fp32, bf16)
     result = {
-        "preset": "default", "batch": preset.batch, "max_len": preset.max_len, "vocab": VOCAB,
-        "matmul_peak_gflops": round(peak / 1e9, 1), "flops_per_token": round(flops),
-        "tokens_per_s_fp32": round(fp32), "tokens_per_s_bf16": round(bf16),
-        "tokens_per_s": round(best), "steps_per_s": round(best / (preset.batch * preset.max_len), 2),
-        "efficiency_fp32": round(fp32 * flops / peak, 3), "efficiency_bf16": round(bf16 * flops / peak, 3),
+        "preset": "default",
+        "batch": preset.batch,
+        "max_len": preset.max_len,
+        "vocab": VOCAB,
+        "matmul_peak_gflops": round(peak / 1e9, 1),
+        "flops_per_token": round(flops),
+        "tokens_per_s_fp32": round(fp32),
+        "tokens_per_s_bf16": round(bf16),
+        "tokens_per_s": round(best),
+        "steps_per_s": round(best / (preset.batch * preset.max_len), 2),
+        "efficiency_fp32": round(fp32 * flops / peak, 3),
+        "efficiency_bf16": round(bf16 * flops / peak, 3),
         "efficiency": round(best * flops / peak, 3),
-        "textbook_tokens_per_s_bf16": round(textbook), "speedup_vs_textbook": round(bf16 / textbook, 2),
+        "textbook_tokens_per_s_bf16": round(textbook),
+        "speedup_vs_textbook": round(bf16 / textbook, 2),
     }
     print(json.dumps(result))
     return result

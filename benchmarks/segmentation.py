@@ -17,8 +17,8 @@ import numpy as np
 from benchmarks.perturbed_masking import encoder_flops, matmul_peak, timed
 from core.data.peoples_daily import slices
 from core.models.registry import load_encoder
-from core.perturbed_masking import hidden_states, masked_inputs
-from core.segmentation import char_pieces, neighbour_distances
+from core.perturbed_masking.impact import hidden_states, masked_inputs
+from core.perturbed_masking.segmentation import char_pieces, neighbour_distances
 
 
 def loop(encoder, text: str) -> None:

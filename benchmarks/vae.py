@@ -12,8 +12,8 @@ import time
 
 import numpy as np
 
-from core import vae
 from core.data.images import default_dataset, load_images
+from core.vae import model as vae
 
 
 def main() -> dict:

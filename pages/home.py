@@ -1,4 +1,4 @@
-"""Home: what the lab is, the pages that exist, and the saved analyses."""
+"""Home: what the lab is, the pages that exist (from ui/catalog.py), and the saved analyses."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ import datetime as dt
 
 import streamlit as st
 
-from core import store
+from core.lab import store
+from ui.catalog import PAGES
 from ui.text import md_escape
 
 st.title("kexue-lab")
@@ -16,39 +17,17 @@ st.markdown(
 )
 
 st.subheader("Pages")
-st.page_link("pages/perturbed_masking.py", label="Perturbed masking", icon=":material/account_tree:")
-st.caption(
-    "What syntax does a BERT encoder know? The impact matrix of every layer, dependency and constituency trees "
-    "decoded from it without training, compared with spaCy's parser and the right-chain baseline. "
-    "Wu et al., ACL 2020; kexue.fm 7476."
-)
-
-st.page_link("pages/integrated_gradients.py", label="Integrated gradients", icon=":material/gradient:")
-st.caption(
-    "Which tokens or pixels drove a prediction? Integrated gradients with the completeness gap on every result, "
-    "Su's variant, gradients and gradient x input side by side, for Chinese and English sentiment classifiers and a "
-    "Fashion-MNIST CNN trained here. Sundararajan et al. 2017; kexue.fm 7533."
-)
-
-st.page_link("pages/optimizers.py", label="Optimizers: Lookahead and LazyOptimizer",
-             icon=":material/trending_down:")
-st.caption(
-    "Lookahead and LazyOptimizer for Keras 3: paths on Rosenbrock, Beale, Himmelblau, Rastrigin, a saddle and an "
-    "ill-conditioned quadratic with the slow weights drawn apart, and seeded training runs (Fashion-MNIST CNN, a "
-    "review classifier with a large embedding table). Zhang et al. 2019; kexue.fm."
-)
-
-st.page_link("pages/vae.py", label="VAE geometry", icon=":material/scatter_plot:")
-st.caption(
-    "Why does a VAE's noise make its latent space usable? Autoencoder and VAE side by side on Fashion-MNIST: latent "
-    "means, posterior ellipses, the noise ball, decoded grids over the prior and interpolations. kexue.fm 7725."
-)
+for page in PAGES:
+    st.page_link(page.script, label=page.title, icon=page.icon)
+    st.caption(f"{page.summary} {page.source}.")
 
 st.subheader("Saved analyses")
 saved = store.list_analyses()
 if not saved:
-    st.info("Nothing saved yet. Upload a file of sentences on a page, or type several lines: the analysed corpus is "
-            "saved here and reopens from its link.")
+    st.info(
+        "Nothing saved yet. Upload a file of sentences on a page, or type several lines: the analysed corpus is "
+        "saved here and reopens from its link."
+    )
 for item in saved:
     when = dt.datetime.fromtimestamp(item.created).strftime("%Y-%m-%d %H:%M")
     c1, c2 = st.columns([5, 1])

@@ -3,34 +3,33 @@
 from __future__ import annotations
 
 import json
-import threading
 
 import numpy as np
 import pandas as pd
 import streamlit as st
 
-from core import optimizer_runs as runs
-from core import optimizers as optim
 from core.data import DataError
+from core.optimizers import functions as optim
+from core.optimizers import runs
 from ui.downloads import download_panel
-from ui.share import publish, seed_state, share_link
+from ui.share import link_notes, number, publish, seed_state, share_link
 
 URL_PATH = "optimizers"
-TRAIN_LOCK = threading.Lock()  # one training run at a time: the CPU is shared by every visitor
 LEARNING_RATES = (0.0001, 0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def cached_trajectory(function: str, spec: str, steps: int, lr: float, start: tuple[float, float], k: int,
-                      alpha: float):
-    return optim.trajectory(function, spec, steps, lr, start, k, alpha)
+def cached_trajectory(
+    function: str, spec: str, steps: int, lr: float, start: tuple[float, float], k: int, alpha: float
+):
+    from core.optimizers.trajectory import trajectory
+
+    return trajectory(function, spec, steps, lr, start, k, alpha)
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def grid(function: str, n: int = 160) -> np.ndarray:
-    x0, x1, y0, y1 = optim.FUNCTIONS[function].extent
-    xx, yy = np.meshgrid(np.linspace(x0, x1, n), np.linspace(y0, y1, n))
-    return np.asarray(optim.function_value(function, xx, yy), np.float64)
+    return optim.value_grid(function, n)
 
 
 def _floats(value: str) -> list[float]:
@@ -38,26 +37,37 @@ def _floats(value: str) -> list[float]:
 
 
 def test_functions() -> dict:
-    from core.figures import optimizers as figs
+    from core.optimizers import figures as figs
 
     st.subheader("On test functions")
     specs = [f"{w}{n}" for n in optim.INNER for w in ("", "lookahead:")]
     seed_state("opt.function", "function", "rosenbrock", lambda v: v if v in optim.FUNCTIONS else "rosenbrock")
-    seed_state("opt.specs", "opts", ["adam", "lookahead:adam"],
-               lambda v: [s for s in v.split(",") if s in specs] or ["adam", "lookahead:adam"])
-    seed_state("opt.lr", "lr", 0.03, lambda v: min(LEARNING_RATES, key=lambda r: abs(r - float(v))))
-    seed_state("opt.steps", "steps", 1000, lambda v: min(max(int(v), 10), 5000))
-    seed_state("opt.k", "k", 5, lambda v: min(max(int(v), 1), 50))
-    seed_state("opt.alpha", "alpha", 0.5, lambda v: min(max(float(v), 0.05), 1.0))
+    seed_state(
+        "opt.specs",
+        "opts",
+        ["adam", "lookahead:adam"],
+        lambda v: [s for s in v.split(",") if s in specs] or ["adam", "lookahead:adam"],
+    )
+    seed_state("opt.lr", "lr", 0.03, lambda v: min(LEARNING_RATES, key=lambda r: abs(r - number(0, 1)(v))))
+    seed_state("opt.steps", "steps", 1000, number(10, 5000, integer=True))
+    seed_state("opt.k", "k", 5, number(1, 50, integer=True))
+    seed_state("opt.alpha", "alpha", 0.5, number(0.05, 1.0))
     c1, c2 = st.columns([1, 2])
-    function = c1.selectbox("Function", list(optim.FUNCTIONS), key="opt.function",
-                            format_func=lambda f: optim.FUNCTIONS[f].label)
-    chosen = c2.multiselect("Optimizers", specs, key="opt.specs", format_func=lambda s: optim.label(s),
-                            max_selections=8)
+    function = c1.selectbox(
+        "Function", list(optim.FUNCTIONS), key="opt.function", format_func=lambda f: optim.FUNCTIONS[f].label
+    )
+    chosen = c2.multiselect(
+        "Optimizers",
+        specs,
+        key="opt.specs",
+        format_func=lambda s: optim.label(s, st.session_state["opt.k"], st.session_state["opt.alpha"]),
+        max_selections=8,
+    )
     fn = optim.FUNCTIONS[function]
     start_key = f"opt.start.{function}"
-    seed_state(start_key, "start", ",".join(f"{v:g}" for v in fn.start),
-               lambda v: ",".join(f"{x:g}" for x in _floats(v)[:2]))
+    seed_state(
+        start_key, "start", ",".join(f"{v:g}" for v in fn.start), lambda v: ",".join(f"{x:g}" for x in _floats(v)[:2])
+    )
     c = st.columns(5)
     lr = c[0].select_slider("Learning rate", LEARNING_RATES, key="opt.lr")
     steps = c[1].number_input("Steps", 10, 5000, step=50, key="opt.steps")
@@ -76,47 +86,82 @@ def test_functions() -> dict:
         return {"function": function}
     try:
         with st.spinner("Running the optimizers (one compiled loop each)..."):
-            paths = [cached_trajectory(function, s, int(steps), float(lr), start, int(k), float(alpha))
-                     for s in chosen]
+            paths = [cached_trajectory(function, s, int(steps), float(lr), start, int(k), float(alpha)) for s in chosen]
     except ValueError as exc:
         st.error(str(exc))
         st.stop()
     for p in paths:
-        bad = np.flatnonzero(~np.isfinite(p.losses))
-        if bad.size:
-            st.warning(f"{p.label} diverged at step {int(bad[0])} (the loss overflowed): lower the learning rate.")
-    upto = st.slider("Show up to step", 0, int(steps), int(steps), key="opt.upto",
-                     help="Drag to replay the paths; Lookahead's slow weights (dashed) jump at every k-th step.")
-    contour = figs.contour_figure(fn.label, fn.extent, grid(function), fn.minima, paths, upto,
-                                  fn.log_scale)
+        bad = optim.first_divergence(p)
+        if bad is not None:
+            st.warning(f"{p.label} diverged at step {bad} (the loss overflowed): lower the learning rate.")
+    upto = st.slider(
+        "Show up to step",
+        0,
+        int(steps),
+        int(steps),
+        key="opt.upto",
+        help="Drag to replay the paths; Lookahead's slow weights (dashed) jump at every k-th step.",
+    )
+    contour = figs.contour_figure(fn.label, fn.extent, grid(function), fn.minima, paths, upto, fn.log_scale)
     st.plotly_chart(contour, key="opt.contour", width="stretch")
     loss = figs.loss_figure(paths, upto)
     st.plotly_chart(loss, key="opt.loss", width="stretch")
-    minima = np.array(fn.minima)
-    table = pd.DataFrame([{
-        "optimizer": p.label, "final x": p.final_point[0], "final y": p.final_point[1], "final loss": p.final_loss,
-        "distance to nearest minimum": float(np.min(np.linalg.norm(minima - p.final_point, axis=1))),
-        "first step within 0.01": next((int(i) for i, q in enumerate(p.points)
-                                        if np.min(np.linalg.norm(minima - q, axis=1)) < 0.01), None),
-    } for p in paths])
+    summaries = [optim.path_summary(function, p) for p in paths]
+    table = pd.DataFrame(
+        [
+            {
+                "optimizer": p.label,
+                "final x": p.final_point[0],
+                "final y": p.final_point[1],
+                "final loss": p.final_loss,
+                "distance to nearest minimum": s["distance_to_minimum"],
+                "first step within 0.01": s["first_step_within"],
+            }
+            for p, s in zip(paths, summaries, strict=True)
+        ]
+    )
     st.dataframe(table, hide_index=True, width="stretch")
-    rows = [{"optimizer": p.spec, "step": i, "x": q[0], "y": q[1], "loss": p.losses[i],
-             **({"slow_x": p.slow_points[i, 0], "slow_y": p.slow_points[i, 1]} if p.slow_points is not None else {})}
-            for p in paths for i, q in enumerate(p.points)]
+    rows = [
+        {
+            "optimizer": p.spec,
+            "step": i,
+            "x": q[0],
+            "y": q[1],
+            "loss": p.losses[i],
+            **({"slow_x": p.slow_points[i, 0], "slow_y": p.slow_points[i, 1]} if p.slow_points is not None else {}),
+        }
+        for p in paths
+        for i, q in enumerate(p.points)
+    ]
     with st.expander("Downloads: test functions"):
-        download_panel([
-            ("Trajectories (CSV)", lambda: pd.DataFrame(rows).to_csv(index=False), f"trajectories-{function}.csv",
-             "text/csv"),
-            ("Summary (CSV)", lambda: table.to_csv(index=False), f"summary-{function}.csv", "text/csv"),
-            ("Contour (HTML)", contour, f"contour-{function}.html"),
-            ("Loss (HTML)", loss, f"loss-{function}.html"),
-        ], "opt.dl.fn", 4)
-    return {"function": function, "opts": ",".join(chosen), "lr": lr, "steps": int(steps), "k": int(k),
-            "alpha": float(alpha), "start": start_text}
+        download_panel(
+            [
+                (
+                    "Trajectories (CSV)",
+                    lambda: pd.DataFrame(rows).to_csv(index=False),
+                    f"trajectories-{function}.csv",
+                    "text/csv",
+                ),
+                ("Summary (CSV)", lambda: table.to_csv(index=False), f"summary-{function}.csv", "text/csv"),
+                ("Contour (HTML)", contour, f"contour-{function}.html"),
+                ("Loss (HTML)", loss, f"loss-{function}.html"),
+            ],
+            "opt.dl.fn",
+            4,
+        )
+    return {
+        "function": function,
+        "opts": ",".join(chosen),
+        "lr": lr,
+        "steps": int(steps),
+        "k": int(k),
+        "alpha": float(alpha),
+        "start": start_text,
+    }
 
 
 def training() -> dict:
-    from core.figures import optimizers as figs
+    from core.optimizers import figures as figs
 
     st.subheader("In real training")
     st.markdown(
@@ -127,11 +172,16 @@ def training() -> dict:
         "instantly."
     )
     seed_state("opt.task", "task", "fashion", lambda v: v if v in runs.TASKS else "fashion")
-    seed_state("opt.seeds", "seeds", 3, lambda v: min(max(int(v), 1), 5))
-    seed_state("opt.epochs", "epochs", 4, lambda v: min(max(int(v), 1), 20))
+    seed_state("opt.seeds", "seeds", 3, number(1, 5, integer=True))
+    seed_state("opt.epochs", "epochs", 4, number(1, 20, integer=True))
     c = st.columns(3)
-    task = c[0].radio("Task", runs.TASKS, key="opt.task", horizontal=True,
-                      format_func={"fashion": "Fashion-MNIST CNN", "reviews": "Reviews (large embedding)"}.get)
+    task = c[0].radio(
+        "Task",
+        runs.TASKS,
+        key="opt.task",
+        horizontal=True,
+        format_func={"fashion": "Fashion-MNIST CNN", "reviews": "Reviews (large embedding)"}.get,
+    )
     seeds = c[1].number_input("Seeds", 1, 5, key="opt.seeds")
     epochs = c[2].number_input("Epochs", 1, 20, key="opt.epochs")
     config = runs.RunConfig(task, int(seeds), int(epochs)).resolved()
@@ -139,14 +189,15 @@ def training() -> dict:
     result = runs.cached(config)
     if result is None:
         n = len(config.optimizers) * config.seeds * config.epochs
-        st.info(f"Not run yet with these settings: {len(config.optimizers)} optimizers x {config.seeds} seeds x "
-                f"{config.epochs} epochs ({n} epochs in all, roughly {n * (3 if task == 'fashion' else 5)} s here).")
+        st.info(
+            f"Not run yet with these settings: {len(config.optimizers)} optimizers x {config.seeds} seeds x "
+            f"{config.epochs} epochs ({n} epochs in all, roughly {n * (3 if task == 'fashion' else 5)} s here)."
+        )
         if not st.button("Run the comparison", type="primary", key="opt.run"):
             return params
         bar = st.progress(0.0, text="Waiting for the machine (one training run at a time)...")
         try:
-            with TRAIN_LOCK:
-                result = runs.load_or_run(config, lambda f, msg: bar.progress(min(f, 1.0), text=msg))
+            result = runs.load_or_run(config, lambda f, msg: bar.progress(min(f, 1.0), text=msg))
         except (DataError, ValueError) as exc:
             st.error(str(exc))
             return params
@@ -158,22 +209,38 @@ def training() -> dict:
     a.plotly_chart(acc, key="opt.run.acc", width="stretch")
     b.plotly_chart(loss, key="opt.run.loss", width="stretch")
     summary = result.summary()
-    st.dataframe(pd.DataFrame([{"optimizer": labels[s], "final accuracy (mean)": v["accuracy_mean"],
-                                "spread (std over seeds)": v["accuracy_std"], "step time (ms)": v["step_ms"]}
-                               for s, v in summary.items()]), hide_index=True, width="stretch")
-    entries = [("Run (JSON)", lambda: json.dumps(result.__dict__, indent=1), f"run-{config.key}.json",
-                "application/json"), ("Accuracy (HTML)", acc, f"accuracy-{task}.html"),
-               ("Loss (HTML)", loss, f"loss-{task}.html")]
+    st.dataframe(
+        pd.DataFrame(
+            [
+                {
+                    "optimizer": labels[s],
+                    "final accuracy (mean)": v["accuracy_mean"],
+                    "spread (std over seeds)": v["accuracy_std"],
+                    "step time (ms)": v["step_ms"],
+                }
+                for s, v in summary.items()
+            ]
+        ),
+        hide_index=True,
+        width="stretch",
+    )
+    entries = [
+        ("Run (JSON)", lambda: json.dumps(result.__dict__, indent=1), f"run-{config.key}.json", "application/json"),
+        ("Accuracy (HTML)", acc, f"accuracy-{task}.html"),
+        ("Loss (HTML)", loss, f"loss-{task}.html"),
+    ]
     steps_fig = figs.step_time_figure(result.step_ms, labels)
     st.plotly_chart(steps_fig, key="opt.run.time", width="stretch")
     entries.append(("Step time (HTML)", steps_fig, f"step-time-{task}.html"))
     if result.moved:
         moved = figs.moved_figure(result.frequency, result.moved, labels)
         st.plotly_chart(moved, key="opt.run.moved", width="stretch")
-        st.caption("Dense Adam moves a row at every step once its moments are non-zero, rare words included; both "
-                   "lazy modes move a row only in the steps whose batch contains its word, so a row's moves follow "
-                   "its word's frequency; the two lazy modes coincide here (their points overlap), they differ in "
-                   "what the moments remember. (Rows of 3,000 words sampled at random.)")
+        st.caption(
+            "Dense Adam moves a row at every step once its moments are non-zero, rare words included; both "
+            "lazy modes move a row only in the steps whose batch contains its word, so a row's moves follow "
+            "its word's frequency; the two lazy modes coincide here (their points overlap), they differ in "
+            "what the moments remember. (Rows of 3,000 words sampled at random.)"
+        )
         entries.append(("Rows moved (HTML)", moved, f"rows-moved-{task}.html"))
     st.caption(f"Run {config.key}: {result.seconds:.0f} s of training on this machine.")
     with st.expander("Downloads: training"):
@@ -187,10 +254,11 @@ st.markdown(
     "weights move alpha of the way towards the fast ones and the fast weights restart from there. "
     "**LazyOptimizer** moves only the embedding rows in the batch: the blog's version masks the step while the "
     "moments still decay everywhere; the sparse version (like TF Addons' LazyAdam) touches the moments only at those "
-    "rows. Both are implemented here for Keras 3 (`core/optimizers.py`), checked step by step against NumPy."
+    "rows. Both are implemented here for Keras 3 (`core/optimizers/`), checked step by step against NumPy."
 )
 params = test_functions()
 st.divider()
 params.update(training())
+link_notes()
 publish(params)
 st.caption(f"Share this view: [{URL_PATH} link]({share_link(URL_PATH, params)}), or copy the address bar.")

@@ -7,11 +7,11 @@ import json
 import pandas as pd
 import streamlit as st
 
-from core import store
-from core.figures import perturbed_masking as figs
+from core.lab import store
+from core.lab.textinput import Sentences, corpus_name
 from core.models.registry import BUILTIN_ENCODERS, DEFAULT_ENCODER
-from core.parsing import DECODERS, NORMALISATIONS, to_conllu
-from core.perturbed_masking import (
+from core.perturbed_masking import figures as figs
+from core.perturbed_masking.impact import (
     DISTANCES,
     MAX_WORDS,
     SentenceAnalysis,
@@ -23,13 +23,13 @@ from core.perturbed_masking import (
     to_bytes,
     uas_by_layer,
 )
-from core.textinput import Sentences
+from core.perturbed_masking.parsing import DECODERS, NORMALISATIONS, to_conllu
 from ui.downloads import download, download_panel
 from ui.inputs import sentence_form
 from ui.models import load_or_error, model_picker
-from ui.probe_panel import probe_panel
-from ui.segment_view import EXAMPLE_ZH, corpus_picker, show_segmentation
-from ui.share import publish, seed_state, share_link
+from ui.panels.probe import probe_panel
+from ui.panels.segmentation import EXAMPLE_ZH, corpus_picker, show_segmentation
+from ui.share import link_notes, number, publish, seed_state, share_link
 from ui.text import md_escape
 
 URL_PATH = "perturbed-masking"
@@ -79,17 +79,27 @@ def settings_sidebar(lang: str) -> dict:
         model_picker("pm.model")
         if lang == "zh":
             return {"model": st.session_state["pm.model"], "corpus": corpus_picker()}
-        st.radio("Distance d", DISTANCES, key="pm.distance", horizontal=True,
-                 help="How far the masked word's hidden state moves when the second word is masked too.")
+        st.radio(
+            "Distance d",
+            DISTANCES,
+            key="pm.distance",
+            horizontal=True,
+            help="How far the masked word's hidden state moves when the second word is masked too.",
+        )
         st.selectbox("Dependency decoder", list(DECODERS), key="pm.decoder", format_func=DECODER_LABELS.get)
         st.selectbox("Normalisation", NORMALISATIONS, key="pm.norm", format_func=NORM_LABELS.get)
-        st.selectbox("Root word", list(ROOT_LABELS), key="pm.root", format_func=ROOT_LABELS.get,
-                     help="By default the decoder picks the root: the word whose masking disturbs the others most.")
+        st.selectbox(
+            "Root word",
+            list(ROOT_LABELS),
+            key="pm.root",
+            format_func=ROOT_LABELS.get,
+            help="By default the decoder picks the root: the word whose masking disturbs the others most.",
+        )
     return {k: st.session_state[f"pm.{k}"] for k in ("model", "distance", "decoder", "norm", "root")}
 
 
 def layer_slider(n_layers: int, default: int) -> int:
-    seed_state("pm.layer", "layer", default, int)
+    seed_state("pm.layer", "layer", default, number(0, 10_000, integer=True))
     if not 0 <= st.session_state["pm.layer"] <= n_layers:
         st.session_state["pm.layer"] = min(default, n_layers)
     return st.slider("Layer (0 = embeddings)", 0, n_layers, key="pm.layer")
@@ -108,7 +118,8 @@ def run_corpus(sentences: Sentences, settings: dict) -> str | None:
     bar.progress(1.0, text="Scoring every layer")
     per_layer, chain = corpus_uas_by_layer(analyses, settings["decoder"], settings["norm"], corpus_root(settings))
     corpus_id = store.save(
-        KIND, sentences.source,
+        KIND,
+        corpus_name(sentences),
         {"model": settings["model"], "distance": settings["distance"], "column": sentences.column},
         [(a.text, to_bytes(a)) for a in analyses],
         {"uas_by_layer": per_layer, "right_chain_uas": chain},
@@ -121,23 +132,28 @@ def show_sentence(analysis: SentenceAnalysis, settings: dict, default_layer: int
     """The single-sentence view; returns the parse record shown (for downloads)."""
     words = analysis.words
     if analysis.impact.dropped_words:
-        st.warning(f"The sentence was cut to its first {len(words)} words ({analysis.impact.dropped_words} dropped): "
-                   f"the lab analyses at most {MAX_WORDS} words, within the encoder's token limit.")
+        st.warning(
+            f"The sentence was cut to its first {len(words)} words ({analysis.impact.dropped_words} dropped): "
+            f"the lab analyses at most {MAX_WORDS} words, within the encoder's token limit."
+        )
     if len(words) < 2:
         st.info("Perturbed masking needs at least two words.")
         return {}
     layer = layer_slider(analysis.n_layers, default_layer)
     root = settings["root"]
     if root == "word":
-        seed_state("pm.root_word", "rootword", 1, int)
+        seed_state("pm.root_word", "rootword", 1, number(1, 10_000, integer=True))
         if not 1 <= st.session_state["pm.root_word"] <= len(words):
             st.session_state["pm.root_word"] = 1
-        root = st.selectbox("Root word", list(range(1, len(words) + 1)), key="pm.root_word",
-                            format_func=lambda i: f"{i} {words[i - 1]}")
+        root = st.selectbox(
+            "Root word", list(range(1, len(words) + 1)), key="pm.root_word", format_func=lambda i: f"{i} {words[i - 1]}"
+        )
     report = decode(analysis, layer, settings["decoder"], settings["norm"], root)
     if not analysis.impact.layer(layer).any():
-        st.info("At this layer masking one word cannot change another (layer 0 holds no context): the impact "
-                "matrix is zero, so the trees below are an arbitrary tie-break, not structure.")
+        st.info(
+            "At this layer masking one word cannot change another (layer 0 holds no context): the impact "
+            "matrix is zero, so the trees below are an arbitrary tie-break, not structure."
+        )
     ref = analysis.reference
     card = BUILTIN_ENCODERS.get(analysis.impact.model)
 
@@ -145,14 +161,20 @@ def show_sentence(analysis: SentenceAnalysis, settings: dict, default_layer: int
     c1.metric("Probe UAS vs spaCy", "n/a" if report.uas is None else f"{report.uas:.1f}")
     c2.metric("Right-chain UAS vs spaCy", "n/a" if report.right_chain_uas is None else f"{report.right_chain_uas:.1f}")
     c3.metric("spaCy en_core_web_sm (its own gold UAS)", "91.8")
-    st.caption("UAS in percent, punctuation excluded, against spaCy's parse of the same words (a silver reference in "
-               "spaCy's own annotation scheme). The paper: BERT-base layer 12 + Eisner, gold root, UAS 41.7 on English "
-               "PUD. " + (card.scorecard if card else ""))
+    st.caption(
+        "UAS in percent, punctuation excluded, against spaCy's parse of the same words (a silver reference in "
+        "spaCy's own annotation scheme). The paper: BERT-base layer 12 + Eisner, gold root, UAS 41.7 on English "
+        "PUD. " + (card.scorecard if card else "")
+    )
 
     left, right = st.columns([1, 1])
     heat = figs.impact_heatmap(words, analysis.impact.layer(layer), layer, analysis.impact.distance)
-    arcs = figs.dependency_arcs(words, report.heads, ref.heads if ref else None,
-                                title=f"Dependency tree ({DECODER_LABELS[report.decoder]}), layer {layer}")
+    arcs = figs.dependency_arcs(
+        words,
+        report.heads,
+        ref.heads if ref else None,
+        title=f"Dependency tree ({DECODER_LABELS[report.decoder]}), layer {layer}",
+    )
     tree = figs.constituency_tree(report.constituency, words)
     series = {ROOT_SERIES[settings["root"]]: uas_by_layer(analysis, settings["decoder"], settings["norm"], root)}
     if settings["root"] == "auto" and ref is not None:
@@ -166,25 +188,49 @@ def show_sentence(analysis: SentenceAnalysis, settings: dict, default_layer: int
     st.code(report.tree, language=None)
 
     record = {
-        "text": analysis.text, "model": analysis.impact.model, "layer": layer, "distance": analysis.impact.distance,
-        "decoder": report.decoder, "normalisation": report.normalisation, "words": list(words),
-        "heads": list(report.heads), "tree": report.tree, "uas_vs_spacy": report.uas,
-        "right_chain_uas": report.right_chain_uas, "spacy_heads": list(ref.heads) if ref else None,
+        "text": analysis.text,
+        "model": analysis.impact.model,
+        "layer": layer,
+        "distance": analysis.impact.distance,
+        "decoder": report.decoder,
+        "normalisation": report.normalisation,
+        "words": list(words),
+        "heads": list(report.heads),
+        "tree": report.tree,
+        "uas_vs_spacy": report.uas,
+        "right_chain_uas": report.right_chain_uas,
+        "spacy_heads": list(ref.heads) if ref else None,
     }
     with st.expander("Downloads", expanded=False):
-        download_panel([
-            ("Matrix (CSV)", lambda: matrix_csv(words, analysis.impact.layer(layer)), f"impact-layer{layer}.csv",
-             "text/csv"),
-            ("Analysis (JSON)", lambda: json.dumps({**record, "matrices": analysis.impact.matrices.tolist()},
-                                                   ensure_ascii=False), "analysis.json", "application/json"),
-            ("Tree (CoNLL-U)", lambda: to_conllu(words, report.heads, f"{report.decoder}, layer {layer}"),
-             "tree.conllu", "text/plain"),
-            ("Tree (bracketed)", report.tree + "\n", "tree.txt", "text/plain"),
-            ("Heatmap (HTML)", heat, "impact-matrix.html"),
-            ("Dependency tree (HTML)", arcs, "dependency-tree.html"),
-            ("Constituency tree (HTML)", tree, "constituency-tree.html"),
-            ("UAS by layer (HTML)", per_layer, "uas-by-layer.html"),
-        ], f"{key}.dl", n_cols=4)
+        download_panel(
+            [
+                (
+                    "Matrix (CSV)",
+                    lambda: matrix_csv(words, analysis.impact.layer(layer)),
+                    f"impact-layer{layer}.csv",
+                    "text/csv",
+                ),
+                (
+                    "Analysis (JSON)",
+                    lambda: json.dumps({**record, "matrices": analysis.impact.matrices.tolist()}, ensure_ascii=False),
+                    "analysis.json",
+                    "application/json",
+                ),
+                (
+                    "Tree (CoNLL-U)",
+                    lambda: to_conllu(words, report.heads, f"{report.decoder}, layer {layer}"),
+                    "tree.conllu",
+                    "text/plain",
+                ),
+                ("Tree (bracketed)", report.tree + "\n", "tree.txt", "text/plain"),
+                ("Heatmap (HTML)", heat, "impact-matrix.html"),
+                ("Dependency tree (HTML)", arcs, "dependency-tree.html"),
+                ("Constituency tree (HTML)", tree, "constituency-tree.html"),
+                ("UAS by layer (HTML)", per_layer, "uas-by-layer.html"),
+            ],
+            f"{key}.dl",
+            n_cols=4,
+        )
     return record
 
 
@@ -195,25 +241,38 @@ def show_corpus(corpus_id: str, settings: dict) -> dict:
         return {}
     model = meta.params.get("model", "?")
     st.subheader(f"Corpus: {md_escape(meta.name)}")
-    st.caption(f"{meta.n_items} sentences, encoder {md_escape(str(model))}, {meta.params.get('distance')} distance. "
-               "Saved; this page's link reopens it.")
+    st.caption(
+        f"{meta.n_items} sentences, encoder {md_escape(str(model))}, {meta.params.get('distance')} distance. "
+        "Saved; this page's link reopens it."
+    )
     per_layer, chain = corpus_layers(corpus_id, settings["decoder"], settings["norm"], corpus_root(settings))
-    st.plotly_chart(figs.uas_by_layer({"probe (corpus)": per_layer}, chain, "Corpus UAS per layer"),
-                    key="pm.corpus.layers", width="stretch")
+    st.plotly_chart(
+        figs.uas_by_layer({"probe (corpus)": per_layer}, chain, "Corpus UAS per layer"),
+        key="pm.corpus.layers",
+        width="stretch",
+    )
     default_layer = BUILTIN_ENCODERS[model].default_layer if model in BUILTIN_ENCODERS else analyses[0].n_layers
-    seed_state("pm.layer", "layer", default_layer, int)
+    seed_state("pm.layer", "layer", default_layer, number(0, 10_000, integer=True))
     layer = min(st.session_state["pm.layer"], analyses[0].n_layers)
     rows = []
     root = corpus_root(settings)
     for i, a in enumerate(analyses):
         rep = decode(a, layer, settings["decoder"], settings["norm"], root) if len(a.words) > 1 else None
-        rows.append({"#": i + 1, "sentence": a.text, "words": len(a.words),
-                     "UAS": rep.uas if rep else None, "right-chain UAS": rep.right_chain_uas if rep else None})
+        rows.append(
+            {
+                "#": i + 1,
+                "sentence": a.text,
+                "words": len(a.words),
+                "UAS": rep.uas if rep else None,
+                "right-chain UAS": rep.right_chain_uas if rep else None,
+            }
+        )
     table = pd.DataFrame(rows)
     st.markdown(f"**Sentences** (layer {layer}; click a row to open it, click a header to sort)")
-    event = st.dataframe(table, key="pm.corpus.table", on_select="rerun", selection_mode="single-row",
-                         hide_index=True, width="stretch")
-    seed_state("pm.row", "row", 0, int)
+    event = st.dataframe(
+        table, key="pm.corpus.table", on_select="rerun", selection_mode="single-row", hide_index=True, width="stretch"
+    )
+    seed_state("pm.row", "row", 0, number(0, 10_000, integer=True))
     if event.selection.rows:
         st.session_state["pm.row"] = int(event.selection.rows[0])
     row = min(max(st.session_state["pm.row"], 0), len(analyses) - 1)
@@ -221,12 +280,27 @@ def show_corpus(corpus_id: str, settings: dict) -> dict:
     with c1:
         download("Table (CSV)", lambda: table.to_csv(index=False), "corpus.csv", "text/csv", "pm.corpus.dl.csv")
     with c2:
-        download("Parses (JSON Lines)", lambda: "".join(
-            json.dumps({"text": a.text, "words": list(a.words),
-                        "heads": list(decode(a, layer, settings["decoder"], settings["norm"],
-                                             corpus_root(settings)).heads)},
-                       ensure_ascii=False) + "\n" for a in analyses if len(a.words) > 1),
-            "corpus-parses.jsonl", "application/json", "pm.corpus.dl.jsonl")
+        download(
+            "Parses (JSON Lines)",
+            lambda: "".join(
+                json.dumps(
+                    {
+                        "text": a.text,
+                        "words": list(a.words),
+                        "heads": list(
+                            decode(a, layer, settings["decoder"], settings["norm"], corpus_root(settings)).heads
+                        ),
+                    },
+                    ensure_ascii=False,
+                )
+                + "\n"
+                for a in analyses
+                if len(a.words) > 1
+            ),
+            "corpus-parses.jsonl",
+            "application/json",
+            "pm.corpus.dl.jsonl",
+        )
     with c3:
         if st.button("Delete this saved analysis", key="pm.corpus.delete"):
             store.delete(corpus_id)
@@ -245,8 +319,9 @@ st.markdown(
     "decoded, gives a dependency tree and a constituency tree without any parser training."
 )
 seed_state("pm.lang", "lang", "en", lambda v: v if v in LANGUAGES else "en")
-lang = st.radio("Language", list(LANGUAGES), key="pm.lang", format_func=LANGUAGES.get, horizontal=True,
-                label_visibility="collapsed")
+lang = st.radio(
+    "Language", list(LANGUAGES), key="pm.lang", format_func=LANGUAGES.get, horizontal=True, label_visibility="collapsed"
+)
 settings = settings_sidebar(lang)
 probe_panel()
 if lang == "zh":
@@ -258,11 +333,14 @@ if lang == "zh":
     if submitted is not None:
         st.session_state["pm.zh"] = submitted.sentences[0]
         if len(submitted.sentences) > 1:
-            st.info(f"Showing the first of {len(submitted.sentences)} sentences: saved Chinese corpora are not "
-                    "available yet (python -m core segment --input FILE segments a whole file).")
+            st.info(
+                f"Showing the first of {len(submitted.sentences)} sentences: saved Chinese corpora are not "
+                "available yet (python -m core segment --input FILE segments a whole file)."
+            )
     params = {"lang": "zh", "model": settings["model"], "s": st.session_state["pm.zh"]}
     if load_or_error(settings["model"]) is not None:
         params.update(show_segmentation(settings["model"], st.session_state["pm.zh"], settings["corpus"]))
+    link_notes()
     publish(params)
     st.caption(f"Share this view: [{URL_PATH} link]({share_link(URL_PATH, params)}), or copy the address bar.")
     st.stop()
@@ -288,8 +366,12 @@ corpus_id = st.session_state.get("pm.corpus")
 params = {k: settings[k] for k in ("model", "distance", "decoder", "norm", "root")}
 if corpus_id:
     show_corpus(corpus_id, settings)
-    params = {"corpus": corpus_id, "row": st.session_state.get("pm.row"), "layer": st.session_state.get("pm.layer"),
-              **{k: settings[k] for k in ("decoder", "norm", "root")}}
+    params = {
+        "corpus": corpus_id,
+        "row": st.session_state.get("pm.row"),
+        "layer": st.session_state.get("pm.layer"),
+        **{k: settings[k] for k in ("decoder", "norm", "root")},
+    }
 elif st.session_state["pm.sentence"]:
     enc = load_or_error(settings["model"])
     if enc is not None:
@@ -300,5 +382,6 @@ elif st.session_state["pm.sentence"]:
 
 if settings["root"] == "word":
     params["rootword"] = st.session_state.get("pm.root_word")
+link_notes()
 publish(params)
 st.caption(f"Share this view: [{URL_PATH} link]({share_link(URL_PATH, params)}), or copy the address bar.")

@@ -2,22 +2,26 @@
 
 from __future__ import annotations
 
-import threading
-
 import numpy as np
 import pandas as pd
 import streamlit as st
 
-from core import vae
-from core.data.images import DATASETS, DataError, ImageData, default_dataset, image_from_bytes, load_images
-from core.figures import vae as figs
-from core.home import file_lock
+from core.data.images import (
+    DATASETS,
+    MAX_IMAGE_BYTES,
+    DataError,
+    ImageData,
+    default_dataset,
+    image_from_bytes,
+    load_images,
+)
+from core.lab.paths import file_lock
+from core.vae import figures as figs
+from core.vae import model as vae
 from ui.downloads import download_panel
-from ui.share import publish, seed_state, share_link
+from ui.share import link_notes, number, publish, seed_state, share_link
 
 URL_PATH = "vae"
-# Keras models are shared by every session; one predict at a time keeps them safe.
-KERAS_LOCK = threading.Lock()
 
 
 @st.cache_resource(show_spinner=False, max_entries=3)
@@ -45,8 +49,7 @@ def ensure_trained(config: vae.VAEConfig, data: ImageData) -> vae.TrainedModel:
 @st.cache_data(show_spinner=False, max_entries=16)
 def test_codes(_model: vae.TrainedModel, key: str, _images: np.ndarray):
     """Latent codes of the test images, cached per model key (which names the data set)."""
-    with KERAS_LOCK:
-        return vae.encode(_model, _images)
+    return vae.encode(_model, _images)
 
 
 def to_2d(means: np.ndarray, basis: np.ndarray | None) -> np.ndarray:
@@ -66,16 +69,22 @@ def reopen(trained: dict[str, vae.VAEConfig]) -> None:
     """Set the sidebar to a saved model's settings (a callback, so it runs before the widgets are drawn)."""
     config = trained.get(st.session_state.get("vae.trained") or "")
     if config is not None:
-        st.session_state.update({"vae.data": config.data, "vae.epochs": config.epochs,
-                                 "vae.latent": max(config.latent, 2), "vae.beta": config.beta,
-                                 "vae.arch": config.arch})
+        st.session_state.update(
+            {
+                "vae.data": config.data,
+                "vae.epochs": config.epochs,
+                "vae.latent": max(config.latent, 2),
+                "vae.beta": config.beta,
+                "vae.arch": config.arch,
+            }
+        )
 
 
 def settings() -> vae.VAEConfig:
     seed_state("vae.data", "data", default_dataset(), lambda v: v if v in DATASETS else default_dataset())
-    seed_state("vae.epochs", "epochs", 10, lambda v: min(max(int(v), 1), 200))
-    seed_state("vae.latent", "latent", 2, lambda v: min(max(int(v), 2), 32))
-    seed_state("vae.beta", "beta", 1.0, lambda v: min(max(float(v), 0.0), 20.0))
+    seed_state("vae.epochs", "epochs", 10, number(1, 200, integer=True))
+    seed_state("vae.latent", "latent", 2, number(2, 32, integer=True))
+    seed_state("vae.beta", "beta", 1.0, number(0.0, 20.0))
     seed_state("vae.arch", "arch", "mlp", lambda v: v if v in vae.ARCHS else "mlp")
     with st.sidebar:
         st.subheader("Models")
@@ -83,15 +92,31 @@ def settings() -> vae.VAEConfig:
         st.number_input("Epochs", 1, 200, key="vae.epochs")
         st.number_input("Latent dimensions", 2, 32, key="vae.latent")
         st.number_input("KL weight beta (VAE)", 0.0, 20.0, step=0.5, key="vae.beta")
-        st.radio("Encoder / decoder", vae.ARCHS, key="vae.arch", horizontal=True,
-                 format_func={"mlp": "MLP", "conv": "convolutional encoder"}.get)
+        st.radio(
+            "Encoder / decoder",
+            vae.ARCHS,
+            key="vae.arch",
+            horizontal=True,
+            format_func={"mlp": "MLP", "conv": "convolutional encoder"}.get,
+        )
         trained = {c.key: c for c in vae.saved_models() if c.kind == "vae"}
         if trained:
-            st.selectbox("...or reopen a trained model", [""] + sorted(trained), key="vae.trained",
-                         on_change=reopen, args=(trained,), help="Every model trained here is kept.")
+            st.selectbox(
+                "...or reopen a trained model",
+                [""] + sorted(trained),
+                key="vae.trained",
+                on_change=reopen,
+                args=(trained,),
+                help="Every model trained here is kept.",
+            )
     s = st.session_state
-    return vae.VAEConfig(data=s["vae.data"], latent=int(s["vae.latent"]), epochs=int(s["vae.epochs"]),
-                         beta=float(s["vae.beta"]), arch=s["vae.arch"])
+    return vae.VAEConfig(
+        data=s["vae.data"],
+        latent=int(s["vae.latent"]),
+        epochs=int(s["vae.epochs"]),
+        beta=float(s["vae.beta"]),
+        arch=s["vae.arch"],
+    )
 
 
 st.title("VAE geometry")
@@ -108,21 +133,32 @@ try:
 except (ValueError, DataError) as exc:
     st.error(str(exc))
     st.stop()
-st.caption(f"Data: {data.name} from {data.source}: {len(data.x_train):,} training and {len(data.x_test):,} test "
-           f"images of {data.image_shape[0]} x {data.image_shape[1]}.")
+st.caption(
+    f"Data: {data.name} from {data.source}: {len(data.x_train):,} training and {len(data.x_test):,} test "
+    f"images of {data.image_shape[0]} x {data.image_shape[1]}."
+)
 models = {kind: ensure_trained(vae.VAEConfig(**{**config.__dict__, "kind": kind}), data) for kind in ("vae", "ae")}
 m_vae, m_ae = models["vae"], models["ae"]
 
 n_test = len(data.x_test)
-seed_state("vae.images", "images", [0, 1, 2], lambda v: [int(i) for i in v.split(",") if i.strip()][:8])
+seed_state(
+    "vae.images",
+    "images",
+    [0, 1, 2],
+    lambda v: [number(0, 10**9, integer=True)(i) for i in v.split(",") if i.strip()][:8],
+)
 clicked = st.session_state.pop("vae.clicked", None)
 images = [i for i in st.session_state["vae.images"] if 0 <= i < n_test] or [0]
 if clicked is not None and clicked not in images:
     images = (images + [clicked])[-8:]
 st.session_state["vae.images"] = images
-chosen = st.multiselect("Test images to follow (by index, or click a point in the VAE plot)", list(range(n_test)),
-                        key="vae.images", max_selections=8,
-                        format_func=lambda i: f"{i}: {data.class_names[data.y_test[i]]}")
+chosen = st.multiselect(
+    "Test images to follow (by index, or click a point in the VAE plot)",
+    list(range(n_test)),
+    key="vae.images",
+    max_selections=8,
+    format_func=lambda i: f"{i}: {data.class_names[data.y_test[i]]}",
+)
 chosen = chosen or [0]
 
 x_test = data.x_test
@@ -130,12 +166,15 @@ mu_v, logvar_v = test_codes(m_vae, m_vae.config.key, x_test)
 mu_a, _ = test_codes(m_ae, m_ae.config.key, x_test)
 basis_v, basis_a = pca_basis(mu_v), pca_basis(mu_a)
 if basis_v is not None:
-    st.info(f"The latent space has {config.latent} dimensions: the plots show its first two principal components "
-            "(ellipses use the standard deviations of the first two latent dimensions).")
+    st.info(
+        f"The latent space has {config.latent} dimensions: the plots show its first two principal components "
+        "(ellipses use the standard deviations of the first two latent dimensions)."
+    )
 pv, pa = to_2d(mu_v, basis_v), to_2d(mu_a, basis_a)
 seed_state("vae.same_axes", "same", True, lambda v: v != "0")
-same_axes = st.toggle("Same axes for both (the AE spreads its points far wider than the VAE's prior allows)",
-                      key="vae.same_axes")
+same_axes = st.toggle(
+    "Same axes for both (the AE spreads its points far wider than the VAE's prior allows)", key="vae.same_axes"
+)
 
 
 def extent(points: np.ndarray) -> tuple[float, float]:
@@ -156,13 +195,21 @@ m4.metric("Training time (VAE + AE)", f"{m_vae.seconds + m_ae.seconds:.0f} s")
 
 names = [f"#{i}" for i in chosen]
 left, right = st.columns(2)
-fig_a = figs.latent_scatter(pa, data.y_test, data.class_names, "Autoencoder: each image is a point", lim_a,
-                            pa[chosen], None, names)
-fig_v = figs.latent_scatter(pv, data.y_test, data.class_names, "VAE: each image is a region (1 and 2 sigma)",
-                            lim_v, pv[chosen], sigma_v[chosen][:, :2], names)
+fig_a = figs.latent_scatter(
+    pa, data.y_test, data.class_names, "Autoencoder: each image is a point", lim_a, pa[chosen], None, names
+)
+fig_v = figs.latent_scatter(
+    pv,
+    data.y_test,
+    data.class_names,
+    "VAE: each image is a region (1 and 2 sigma)",
+    lim_v,
+    pv[chosen],
+    sigma_v[chosen][:, :2],
+    names,
+)
 left.plotly_chart(fig_a, key="vae.scatter.ae", width="stretch")
-event = right.plotly_chart(fig_v, key="vae.scatter.vae", width="stretch", on_select="rerun",
-                           selection_mode="points")
+event = right.plotly_chart(fig_v, key="vae.scatter.vae", width="stretch", on_select="rerun", selection_mode="points")
 points = event.selection.points if event and event.selection else []
 if points and points != st.session_state.get("vae.last_click"):
     st.session_state["vae.last_click"] = points
@@ -174,21 +221,28 @@ if points and points != st.session_state.get("vae.last_click"):
 
 st.subheader("The noise ball")
 first = chosen[0]
-with KERAS_LOCK:
-    ball_v = vae.noise_ball(m_vae, x_test[first], n=10, seed=0)
-    ball_a = vae.noise_ball(m_ae, x_test[first], n=10, seed=0)
+ball_v = vae.noise_ball(m_vae, x_test[first], n=10, seed=0)
+ball_a = vae.noise_ball(m_ae, x_test[first], n=10, seed=0)
 original = x_test[first][None]
-st.plotly_chart(figs.image_strip(np.concatenate([original, ball_v]),
-                                 f"Test image #{first}, then 10 decodes of samples from its VAE region"),
-                key="vae.ball", width="stretch")
-st.plotly_chart(figs.image_strip(np.concatenate([original, ball_a]),
-                                 "The same for the autoencoder: it has no region, so all ten decodes are one image"),
-                key="vae.ball.ae", width="stretch")
+st.plotly_chart(
+    figs.image_strip(
+        np.concatenate([original, ball_v]), f"Test image #{first}, then 10 decodes of samples from its VAE region"
+    ),
+    key="vae.ball",
+    width="stretch",
+)
+st.plotly_chart(
+    figs.image_strip(
+        np.concatenate([original, ball_a]),
+        "The same for the autoencoder: it has no region, so all ten decodes are one image",
+    ),
+    key="vae.ball.ae",
+    width="stretch",
+)
 
-seed_state("vae.grid", "grid", 15, int)
+seed_state("vae.grid", "grid", 15, number(5, 25, integer=True))
 n_grid = st.slider("Grid size", 5, 25, key="vae.grid")
-with KERAS_LOCK:
-    grid_v, grid_a = vae.decode_grid(m_vae, n_grid), vae.decode_grid(m_ae, n_grid)
+grid_v, grid_a = vae.decode_grid(m_vae, n_grid), vae.decode_grid(m_ae, n_grid)
 g1, g2 = st.columns(2)
 fig_ga = figs.image_grid(grid_a, "AE decodes the prior's quantiles: holes between its points")
 fig_gv = figs.image_grid(grid_v, "VAE decodes the prior's quantiles: every cell is an image")
@@ -196,33 +250,49 @@ g1.plotly_chart(fig_ga, key="vae.grid.ae", width="stretch")
 g2.plotly_chart(fig_gv, key="vae.grid.vae", width="stretch")
 
 st.subheader("Interpolation")
-seed_state("vae.a", "a", chosen[0], int)
-seed_state("vae.b", "b", chosen[-1] if len(chosen) > 1 else 1, int)
+seed_state("vae.a", "a", chosen[0], number(0, n_test - 1, integer=True))
+seed_state("vae.b", "b", chosen[-1] if len(chosen) > 1 else 1, number(0, n_test - 1, integer=True))
 c1, c2 = st.columns(2)
 a = c1.number_input("From test image", 0, n_test - 1, key="vae.a")
 b = c2.number_input("To test image", 0, n_test - 1, key="vae.b")
-with KERAS_LOCK:
-    path_v = vae.interpolate(m_vae, x_test[a], x_test[b], 10)
-    path_a = vae.interpolate(m_ae, x_test[a], x_test[b], 10)
+path_v = vae.interpolate(m_vae, x_test[a], x_test[b], 10)
+path_a = vae.interpolate(m_ae, x_test[a], x_test[b], 10)
 st.plotly_chart(figs.image_strip(path_a, "Through the AE's latent space"), key="vae.interp.ae", width="stretch")
 st.plotly_chart(figs.image_strip(path_v, "Through the VAE's latent space"), key="vae.interp.vae", width="stretch")
 
 st.subheader("Your image")
-upload = st.file_uploader("Upload an image (any size; converted to grayscale at the data set's size)",
-                          type=["png", "jpg", "jpeg", "gif", "bmp", "webp"], key="vae.upload")
+upload = st.file_uploader(
+    "Upload an image (any size; converted to grayscale at the data set's size)",
+    type=["png", "jpg", "jpeg", "gif", "bmp", "webp"],
+    max_upload_size=MAX_IMAGE_BYTES // 2**20,
+    key="vae.upload",
+)
 if upload is not None:
     try:
         x_up = image_from_bytes(upload.name, upload.getvalue(), data.image_shape)
-        with KERAS_LOCK:
-            mu_u, logvar_u = vae.encode(m_vae, x_up[None])
-            z_ae = vae.encode(m_ae, x_up[None])[0]
-            rec = np.concatenate([x_up[None], vae.decode(m_vae, mu_u), vae.decode(m_ae, z_ae)])
-        st.plotly_chart(figs.image_strip(rec, "Your image, the VAE's reconstruction, the AE's reconstruction"),
-                        key="vae.upload.rec", width="stretch")
+        mu_u, logvar_u = vae.encode(m_vae, x_up[None])
+        z_ae = vae.encode(m_ae, x_up[None])[0]
+        rec = np.concatenate([x_up[None], vae.decode(m_vae, mu_u), vae.decode(m_ae, z_ae)])
+        st.plotly_chart(
+            figs.image_strip(rec, "Your image, the VAE's reconstruction, the AE's reconstruction"),
+            key="vae.upload.rec",
+            width="stretch",
+        )
         pu = to_2d(mu_u, basis_v)
-        st.plotly_chart(figs.latent_scatter(pv, data.y_test, data.class_names, "Your image's region in the VAE",
-                                            lim_v, pu, np.exp(logvar_u / 2)[:, :2], ["yours"]),
-                        key="vae.upload.scatter", width="stretch")
+        st.plotly_chart(
+            figs.latent_scatter(
+                pv,
+                data.y_test,
+                data.class_names,
+                "Your image's region in the VAE",
+                lim_v,
+                pu,
+                np.exp(logvar_u / 2)[:, :2],
+                ["yours"],
+            ),
+            key="vae.upload.scatter",
+            width="stretch",
+        )
     except DataError as exc:
         st.error(str(exc))
 
@@ -234,21 +304,39 @@ curves = figs.training_curves({"VAE": m_vae.history, "AE": m_ae.history})
 k2.plotly_chart(curves, key="vae.curves", width="stretch")
 
 with st.expander("Downloads"):
-    codes = pd.DataFrame({"index": np.arange(n_test), "label": [data.class_names[y] for y in data.y_test],
-                          **{f"vae_mu{i + 1}": mu_v[:, i] for i in range(mu_v.shape[1])},
-                          **{f"vae_sigma{i + 1}": sigma_v[:, i] for i in range(mu_v.shape[1])},
-                          **{f"ae_z{i + 1}": mu_a[:, i] for i in range(mu_a.shape[1])}})
-    download_panel([
-        ("Latent codes (CSV)", lambda: codes.to_csv(index=False), "latent-codes.csv", "text/csv"),
-        ("VAE latent (HTML)", fig_v, "vae-latent.html"),
-        ("AE latent (HTML)", fig_a, "ae-latent.html"),
-        ("VAE grid (HTML)", fig_gv, "vae-grid.html"),
-        ("AE grid (HTML)", fig_ga, "ae-grid.html"),
-        ("Training curves (HTML)", curves, "training.html"),
-    ], "vae.dl")
+    codes = pd.DataFrame(
+        {
+            "index": np.arange(n_test),
+            "label": [data.class_names[y] for y in data.y_test],
+            **{f"vae_mu{i + 1}": mu_v[:, i] for i in range(mu_v.shape[1])},
+            **{f"vae_sigma{i + 1}": sigma_v[:, i] for i in range(mu_v.shape[1])},
+            **{f"ae_z{i + 1}": mu_a[:, i] for i in range(mu_a.shape[1])},
+        }
+    )
+    download_panel(
+        [
+            ("Latent codes (CSV)", lambda: codes.to_csv(index=False), "latent-codes.csv", "text/csv"),
+            ("VAE latent (HTML)", fig_v, "vae-latent.html"),
+            ("AE latent (HTML)", fig_a, "ae-latent.html"),
+            ("VAE grid (HTML)", fig_gv, "vae-grid.html"),
+            ("AE grid (HTML)", fig_ga, "ae-grid.html"),
+            ("Training curves (HTML)", curves, "training.html"),
+        ],
+        "vae.dl",
+    )
 
-params = {"data": config.data, "epochs": config.epochs, "latent": config.latent, "beta": config.beta,
-          "arch": config.arch, "images": ",".join(map(str, chosen)), "grid": n_grid, "a": a, "b": b,
-          "same": "1" if same_axes else "0"}
+params = {
+    "data": config.data,
+    "epochs": config.epochs,
+    "latent": config.latent,
+    "beta": config.beta,
+    "arch": config.arch,
+    "images": ",".join(map(str, chosen)),
+    "grid": n_grid,
+    "a": a,
+    "b": b,
+    "same": "1" if same_axes else "0",
+}
+link_notes()
 publish(params)
 st.caption(f"Share this view: [{URL_PATH} link]({share_link(URL_PATH, params)}), or copy the address bar.")

@@ -32,8 +32,14 @@ def build_tiny_bert(folder: Path, layers: int = 2, seed: int = 0) -> Path:
     (folder / "vocab.txt").write_text("\n".join(vocab) + "\n")
     BertTokenizerFast(vocab={w: i for i, w in enumerate(vocab)}, do_lower_case=True).save_pretrained(str(folder))
     torch.manual_seed(seed)
-    config = BertConfig(vocab_size=len(vocab), hidden_size=32, num_hidden_layers=layers, num_attention_heads=2,
-                        intermediate_size=64, max_position_embeddings=64)
+    config = BertConfig(
+        vocab_size=len(vocab),
+        hidden_size=32,
+        num_hidden_layers=layers,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=64,
+    )
     BertModel(config).eval().save_pretrained(str(folder))
     return folder
 
@@ -70,7 +76,7 @@ def trained_classifiers(session_home) -> Path:
     Small slices and one epoch: the mechanics are tested, not the accuracy (the
     full models are measured in the issue notes and on the page).
     """
-    from core import classifiers as C
+    from core.attribution import classifiers as C
 
     C.train_zh_sentiment(C.CharCNNConfig(limit=1200, epochs=1))
     C.train_en_sentiment(C.HeadConfig(limit=300))

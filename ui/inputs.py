@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.textinput import FILE_TYPES, MAX_SENTENCES, InputError, Sentences, from_text, from_upload
+from core.lab.textinput import FILE_TYPES, MAX_FILE_BYTES, MAX_SENTENCES, InputError, Sentences, from_text, from_upload
 
 
 def sentence_form(prefix: str, placeholder: str, help_text: str = "") -> Sentences | None:
@@ -15,12 +15,18 @@ def sentence_form(prefix: str, placeholder: str, help_text: str = "") -> Sentenc
     """
     with st.form(f"{prefix}.form", border=True):
         st.text_area(
-            "Sentence (one per line)", key=f"{prefix}.text", height=100, placeholder=placeholder,
+            "Sentence (one per line)",
+            key=f"{prefix}.text",
+            height=100,
+            placeholder=placeholder,
             help=help_text or f"Type one sentence, or several (one per line, at most {MAX_SENTENCES}).",
         )
         upload = st.file_uploader(
-            "...or upload sentences", type=list(FILE_TYPES), key=f"{prefix}.upload",
-            help=".txt: one sentence per line. .csv: pick the text column. .jsonl: objects with a \"text\" field.",
+            "...or upload sentences",
+            type=list(FILE_TYPES),
+            max_upload_size=MAX_FILE_BYTES // 2**20,
+            key=f"{prefix}.upload",
+            help='.txt: one sentence per line. .csv: pick the text column. .jsonl: objects with a "text" field.',
         )
         column = st.text_input("CSV text column (empty: guess)", key=f"{prefix}.column")
         submitted = st.form_submit_button("Analyse", type="primary")

@@ -52,7 +52,7 @@ _probe_revisions: dict[str, int] = {}
 def forget_retrained_probes(probes: list[str]) -> bool:
     """A probe retrained under the same id makes everything cached for its old weights stale (the loaded encoder,
     analyses, calibrations): clear the process's caches once when that happens. Returns whether it did."""
-    from core.probe_training import probe_revision
+    from core.perturbed_masking.probe import probe_revision
 
     current = {pid: probe_revision(pid) for pid in probes}
     stale = any(_probe_revisions.get(pid, rev) != rev for pid, rev in current.items())
@@ -65,13 +65,15 @@ def forget_retrained_probes(probes: list[str]) -> bool:
 
 def model_picker(key: str, default: str = DEFAULT_ENCODER) -> str:
     """The encoder picker: built-in encoders, probes trained here, any Hugging Face id or folder."""
-    from core.probe_training import read_card, scorecard, trained_probes
+    from core.perturbed_masking.probe import read_card, scorecard, trained_probes
 
     probes = trained_probes()
     forget_retrained_probes(probes)
     choices = {k: c.label for k, c in BUILTIN_ENCODERS.items()}
     for pid in probes:
         card = read_card(pid) or {}
-        choices[pid] = (f"{pid} (masked LM trained here, {card.get('preset', {}).get('name', '?')} preset, "
-                        f"{scorecard(card, short=True)})")
+        choices[pid] = (
+            f"{pid} (masked LM trained here, {card.get('preset', {}).get('name', '?')} preset, "
+            f"{scorecard(card, short=True)})"
+        )
     return picker(key, choices, default, "Encoder", "bert-base-uncased or /path/to/model")

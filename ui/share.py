@@ -2,15 +2,35 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import urlencode
 
 import streamlit as st
 
+NOTES_KEY = "share.notes"
+
+
+def number(low: float, high: float, integer: bool = False) -> Callable[[str], float | int]:
+    """A cast for a numeric link parameter: refuses nan, inf and text (ValueError), clamps into [low, high]."""
+
+    def cast(raw: str) -> float | int:
+        value = float(raw)
+        if not math.isfinite(value):
+            raise ValueError(raw)
+        value = min(max(value, low), high)
+        return int(round(value)) if integer else value
+
+    return cast
+
 
 def seed_state(key: str, param: str, default: Any, cast: Callable[[str], Any] = str) -> None:
-    """Before a widget is drawn the first time, take its value from the URL (else ``default``)."""
+    """Before a widget is drawn the first time, take its value from the URL (else ``default``).
+
+    A value the cast refuses (``default`` is used) or changes (clamped) is noted, and
+    :func:`link_notes` tells the visitor which link parameters were changed.
+    """
     if key in st.session_state:
         return
     raw = st.query_params.get(param)
@@ -18,9 +38,27 @@ def seed_state(key: str, param: str, default: Any, cast: Callable[[str], Any] = 
         st.session_state[key] = default
         return
     try:
-        st.session_state[key] = cast(raw)
-    except (TypeError, ValueError):
-        st.session_state[key] = default
+        value = cast(raw)
+    except (TypeError, ValueError, OverflowError):
+        value = default
+    st.session_state[key] = value
+    if str(value) != raw and not _same_number(value, raw):
+        st.session_state.setdefault(NOTES_KEY, {})[param] = (raw, value)
+
+
+def _same_number(value: Any, raw: str) -> bool:
+    try:
+        return isinstance(value, int | float) and float(raw) == float(value)
+    except ValueError:
+        return False
+
+
+def link_notes() -> None:
+    """Say, once, which values of the link were out of range or unreadable and what was used instead."""
+    notes = st.session_state.pop(NOTES_KEY, None)
+    if notes:
+        changed = "; ".join(f"{k}={raw[:40]!r} -> {value!r}" for k, (raw, value) in notes.items())
+        st.info(f"Some values in the link were out of range or unreadable and were changed: {changed}.")
 
 
 def publish(params: Mapping[str, Any]) -> None:

@@ -21,8 +21,18 @@ import numpy as np
 from core.data import DataError
 
 FASHION_DIR = Path(os.environ.get("KEXUE_FASHION_MNIST", "/usr/share/datasets/fashion-mnist"))
-FASHION_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
-                   "Ankle boot")
+FASHION_CLASSES = (
+    "T-shirt/top",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
+)
 DATASETS = ("fashion-mnist", "mnist", "digits")
 
 
@@ -56,16 +66,25 @@ def read_idx(path: Path) -> np.ndarray:
 
 
 def _fashion() -> ImageData:
-    files = {k: FASHION_DIR / f"{k}-ubyte.gz" for k in
-             ("train-images-idx3", "train-labels-idx1", "t10k-images-idx3", "t10k-labels-idx1")}
+    files = {
+        k: FASHION_DIR / f"{k}-ubyte.gz"
+        for k in ("train-images-idx3", "train-labels-idx1", "t10k-images-idx3", "t10k-labels-idx1")
+    }
     if all(f.exists() for f in files.values()):
         x_tr, y_tr, x_te, y_te = (read_idx(f) for f in files.values())
         source = f"Debian dataset-fashion-mnist ({FASHION_DIR})"
     else:
         (x_tr, y_tr), (x_te, y_te) = _keras_download("fashion_mnist")
         source = "keras.datasets.fashion_mnist"
-    return ImageData("fashion-mnist", source, x_tr.astype(np.float32) / 255, y_tr.astype(int),
-                     x_te.astype(np.float32) / 255, y_te.astype(int), FASHION_CLASSES)
+    return ImageData(
+        "fashion-mnist",
+        source,
+        x_tr.astype(np.float32) / 255,
+        y_tr.astype(int),
+        x_te.astype(np.float32) / 255,
+        y_te.astype(int),
+        FASHION_CLASSES,
+    )
 
 
 def _keras_download(name: str):
@@ -88,8 +107,9 @@ def _digits() -> ImageData:
     order = np.random.default_rng(0).permutation(len(x))
     x, y = x[order], d.target[order].astype(int)
     cut = int(0.8 * len(x))
-    return ImageData("digits", "scikit-learn load_digits (8x8)", x[:cut], y[:cut], x[cut:], y[cut:],
-                     tuple(str(i) for i in range(10)))
+    return ImageData(
+        "digits", "scikit-learn load_digits (8x8)", x[:cut], y[:cut], x[cut:], y[cut:], tuple(str(i) for i in range(10))
+    )
 
 
 def load_images(name: str = "fashion-mnist") -> ImageData:
@@ -100,8 +120,15 @@ def load_images(name: str = "fashion-mnist") -> ImageData:
         return _digits()
     if name == "mnist":
         (x_tr, y_tr), (x_te, y_te) = _keras_download("mnist")
-        return ImageData("mnist", "keras.datasets.mnist", x_tr.astype(np.float32) / 255, y_tr.astype(int),
-                         x_te.astype(np.float32) / 255, y_te.astype(int), tuple(str(i) for i in range(10)))
+        return ImageData(
+            "mnist",
+            "keras.datasets.mnist",
+            x_tr.astype(np.float32) / 255,
+            y_tr.astype(int),
+            x_te.astype(np.float32) / 255,
+            y_te.astype(int),
+            tuple(str(i) for i in range(10)),
+        )
     raise DataError(f"unknown data set {name!r}; choose one of {', '.join(DATASETS)}")
 
 

@@ -17,7 +17,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from core.data import DataError
-from core.home import atomic_write, lab_home
+from core.lab.artifacts import atomic_write
+from core.lab.paths import lab_home
 
 VERSION = "3.3.2"
 COLLECTIONS = {
@@ -40,8 +41,19 @@ def fetch(progress: Callable[[float, str], None] | None = None) -> Path:
     if progress:
         progress(0.1, f"Fetching vaderSentiment {VERSION}'s source distribution from PyPI (once)")
     with tempfile.TemporaryDirectory() as tmp:
-        cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:", "-q",
-               f"vaderSentiment=={VERSION}", "-d", tmp]
+        cmd = [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--no-deps",
+            "--no-binary",
+            ":all:",
+            "-q",
+            f"vaderSentiment=={VERSION}",
+            "-d",
+            tmp,
+        ]
         try:
             subprocess.run(cmd, check=True, capture_output=True, timeout=180)
         except (subprocess.SubprocessError, OSError) as exc:

@@ -147,8 +147,9 @@ def write_e5_file(path: Path, f: E5File, quantized: set[str]) -> None:
     Used by tests to build tiny model files from known tensors.
     """
     h = f.header
-    head = MAGIC + struct.pack("<I7ifi", 1, h.hidden, h.layers, h.heads, h.ffn, h.vocab, h.max_positions,
-                                h.type_vocab, h.eps, QK)
+    head = MAGIC + struct.pack(
+        "<I7ifi", 1, h.hidden, h.layers, h.heads, h.ffn, h.vocab, h.max_positions, h.type_vocab, h.eps, QK
+    )
     encoded = [p.encode("utf-8") for p in f.pieces]
     offsets = np.cumsum([0] + [len(e) for e in encoded]).astype("<u4")
     blob = b"".join(encoded)
@@ -158,8 +159,14 @@ def write_e5_file(path: Path, f: E5File, quantized: set[str]) -> None:
     payloads = []
     for name, arr in f.tensors.items():
         flat = np.asarray(arr, dtype=np.float32).reshape(-1)
-        payloads.append((name, 1 if name in quantized else 0, flat.size,
-                         quantize_q4_0(flat) if name in quantized else flat.astype("<f4").tobytes()))
+        payloads.append(
+            (
+                name,
+                1 if name in quantized else 0,
+                flat.size,
+                quantize_q4_0(flat) if name in quantized else flat.astype("<f4").tobytes(),
+            )
+        )
     dir_size = 4 + sum(2 + len(n) + 1 + 4 + 16 for n, *_ in payloads)
     offset = len(head) + len(tok) + len(norm) + dir_size
     directory = struct.pack("<i", len(payloads))

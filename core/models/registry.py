@@ -21,19 +21,18 @@ import os
 import shutil
 import socket
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from core.home import lab_home
-
-Progress = Callable[[float, str], None]
+from core.lab.errors import LabError
+from core.lab.paths import lab_home
+from core.lab.progress import Progress
 
 DEFAULT_ENCODER = "e5-multilingual"
 
 
-class ModelError(RuntimeError):
+class ModelError(LabError, RuntimeError):
     """A model cannot be found or loaded; the message is meant for the user."""
 
 
@@ -292,9 +291,16 @@ def convert_e5(source: Path, folder: Path) -> None:
     h = f.header
     folder.mkdir(parents=True, exist_ok=True)
     config = BertConfig(
-        vocab_size=h.vocab, hidden_size=h.hidden, num_hidden_layers=h.layers,
-        num_attention_heads=h.heads, intermediate_size=h.ffn, max_position_embeddings=h.max_positions,
-        type_vocab_size=h.type_vocab, layer_norm_eps=h.eps, hidden_act="gelu", pad_token_id=h.pad,
+        vocab_size=h.vocab,
+        hidden_size=h.hidden,
+        num_hidden_layers=h.layers,
+        num_attention_heads=h.heads,
+        intermediate_size=h.ffn,
+        max_position_embeddings=h.max_positions,
+        type_vocab_size=h.type_vocab,
+        layer_norm_eps=h.eps,
+        hidden_act="gelu",
+        pad_token_id=h.pad,
         architectures=["BertModel"],
     )
     t = f.tensors
@@ -314,9 +320,12 @@ def convert_e5(source: Path, folder: Path) -> None:
         "embeddings.LayerNorm.bias": vec("emb.ln.b"),
     }
     parts = {
-        "attention.self.query": ("q", hid, hid), "attention.self.key": ("k", hid, hid),
-        "attention.self.value": ("v", hid, hid), "attention.output.dense": ("ao", hid, hid),
-        "intermediate.dense": ("fi", ffn, hid), "output.dense": ("fo", hid, ffn),
+        "attention.self.query": ("q", hid, hid),
+        "attention.self.key": ("k", hid, hid),
+        "attention.self.value": ("v", hid, hid),
+        "attention.output.dense": ("ao", hid, hid),
+        "intermediate.dense": ("fi", ffn, hid),
+        "output.dense": ("fo", hid, ffn),
     }
     for i in range(h.layers):
         p = f"encoder.layer.{i}."
@@ -336,14 +345,21 @@ def convert_e5(source: Path, folder: Path) -> None:
     tok.pre_tokenizer = pre_tokenizers.Metaspace(replacement="\u2581", prepend_scheme="always")
     tok.decoder = decoders.Metaspace(replacement="\u2581", prepend_scheme="always")
     tok.post_processor = processors.TemplateProcessing(
-        single="<s> $A </s>", pair="<s> $A </s> </s> $B </s>",
+        single="<s> $A </s>",
+        pair="<s> $A </s> </s> $B </s>",
         special_tokens=[("<s>", h.bos), ("</s>", h.eos)],
     )
     mask = "<mask>" if "<mask>" in f.pieces else None
     fast = PreTrainedTokenizerFast(
-        tokenizer_object=tok, bos_token=specials[h.bos], eos_token=specials[h.eos],
-        cls_token=specials[h.bos], sep_token=specials[h.eos], pad_token=specials[h.pad],
-        unk_token=specials[h.unk], mask_token=mask, model_max_length=h.max_positions,
+        tokenizer_object=tok,
+        bos_token=specials[h.bos],
+        eos_token=specials[h.eos],
+        cls_token=specials[h.bos],
+        sep_token=specials[h.eos],
+        pad_token=specials[h.pad],
+        unk_token=specials[h.unk],
+        mask_token=mask,
+        model_max_length=h.max_positions,
     )
     fast.save_pretrained(str(folder))
     manifest = {

@@ -1,0 +1,1 @@
+"""Shared machinery of every technique: the lab home, the store, jobs, artifacts, input checks, runtimes."""
