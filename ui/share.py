@@ -38,19 +38,24 @@ def seed_state(key: str, param: str, default: Any, cast: Callable[[str], Any] = 
         st.session_state[key] = default
         return
     try:
-        value = cast(raw)
+        value, refused = cast(raw), False
     except (TypeError, ValueError, OverflowError):
-        value = default
+        value, refused = default, True
     st.session_state[key] = value
-    if str(value) != raw and not _same_number(value, raw):
+    if refused or _changed(value, raw):
         st.session_state.setdefault(NOTES_KEY, {})[param] = (raw, value)
 
 
-def _same_number(value: Any, raw: str) -> bool:
+def _changed(value: Any, raw: str) -> bool:
+    """Whether the cast replaced the link's value: a number clamped, a text choice swapped for the default."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        return False  # flags and lists are parsed, not compared
+    if isinstance(value, str):
+        return value != raw
     try:
-        return isinstance(value, int | float) and float(raw) == float(value)
+        return float(raw) != float(value)
     except ValueError:
-        return False
+        return True
 
 
 def link_notes() -> None:

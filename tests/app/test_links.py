@@ -44,3 +44,10 @@ def test_segmentation_threshold_that_is_not_a_number_keeps_the_calibrated_one(ti
     threshold = at.slider(key="pm.threshold.combined").value
     assert threshold == threshold and abs(threshold) < 1e6  # finite: the calibrated value, not nan
     assert "values in the link were out of range or unreadable" in texts(at)
+
+
+def test_a_valid_link_is_restored_without_a_note_and_the_chips_show_its_k_and_alpha():
+    at = page("optimizers", opts="adam,lookahead:adam", k="9", alpha="0.3", function="quadratic")
+    assert not at.exception, at.exception
+    assert "values in the link were out of range" not in texts(at)
+    assert "Lookahead(Adam, k=9, alpha=0.3)" in at.multiselect(key="opt.specs").options
