@@ -3,9 +3,11 @@
 import streamlit as st
 
 from ui.catalog import HOME, PAGES
+from ui.interrupt import cancellable
 
 st.set_page_config(page_title="kexue-lab", page_icon=":material/science:", layout="wide")
 
 entries = [st.Page(HOME.script, title=HOME.title, icon=HOME.icon, url_path=HOME.url_path, default=True)]
 entries += [st.Page(p.script, title=p.title, icon=p.icon, url_path=p.url_path) for p in PAGES]
-st.navigation(entries).run()
+with cancellable():  # a page's model work stops once its inputs change or its tab closes
+    st.navigation(entries).run()
