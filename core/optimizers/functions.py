@@ -39,7 +39,7 @@ class TestFunction:
     extent: tuple[float, float, float, float]  # x0, x1, y0, y1 for plots
     log_scale: bool = True  # contour on log(1 + f)
 
-    def value(self, x, y) -> Any:
+    def value(self, x: Any, y: Any) -> Any:
         return self.f(x, y)
 
 
@@ -111,7 +111,7 @@ FUNCTIONS: dict[str, TestFunction] = {
 }
 
 
-def function_value(name: str, x, y, cos: Callable = np.cos) -> Any:
+def function_value(name: str, x: Any, y: Any, cos: Callable = np.cos) -> Any:
     """The function on NumPy arrays (for contours) or, with ``cos=keras.ops.cos``, on tensors."""
     if name == "rastrigin":
         return _rastrigin(x, y, cos)

@@ -21,6 +21,7 @@ import time
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -131,7 +132,7 @@ def _fashion_data(config: RunConfig):
     return data.x_train[:n], data.y_train[:n], data.x_test[:2000], data.y_test[:2000]
 
 
-def _fashion_model(keras, seed: int):
+def _fashion_model(keras: Any, seed: int):
     keras.utils.set_random_seed(seed)
     layers = keras.layers
     inputs = keras.Input((28, 28))
@@ -169,7 +170,7 @@ def _review_data(config: RunConfig):
     return encode(train), split.y_train[: len(train)], encode(test), split.y_test, len(vocab), freq
 
 
-def _review_model(keras, seed: int, vocab: int):
+def _review_model(keras: Any, seed: int, vocab: int):
     keras.utils.set_random_seed(seed)
     layers = keras.layers
     ids = keras.Input((None,), dtype="int32")

@@ -42,7 +42,7 @@ ops = keras.ops
 LAZY_MODES = ("blog", "sparse")
 
 
-def _row_mask(gradient, rows: int):
+def _row_mask(gradient: Any, rows: int):
     """Bool [rows]: which rows of an embedding table the gradient touches."""
     if isinstance(gradient, tf.IndexedSlices):
         hit = tf.scatter_nd(
@@ -54,7 +54,7 @@ def _row_mask(gradient, rows: int):
     return tf.reduce_any(tf.not_equal(tf.reshape(gradient, [rows, -1]), 0), axis=1)
 
 
-def _rows_and_values(gradient, rows: int):
+def _rows_and_values(gradient: Any, rows: int):
     """Unique row indices and their summed gradient rows, from sparse or dense gradients."""
     if isinstance(gradient, tf.IndexedSlices):
         unique, position = tf.unique(tf.cast(gradient.indices, tf.int64))
@@ -111,7 +111,7 @@ class Lookahead(_Wrapper):
     """
 
     def __init__(
-        self, inner_optimizer, sync_period: int = 5, slow_step_size: float = 0.5, name: str | None = None, **kwargs
+        self, inner_optimizer: Any, sync_period: int = 5, slow_step_size: float = 0.5, name: str | None = None, **kwargs
     ):
         if kwargs:
             raise BadArgument(f"Lookahead takes no arguments {sorted(kwargs)}; set them on the inner optimizer.")
@@ -124,7 +124,7 @@ class Lookahead(_Wrapper):
         self.sync_period = int(sync_period)
         self.slow_step_size = float(slow_step_size)
 
-    def build(self, var_list) -> None:
+    def build(self, var_list: Any) -> None:
         if self.built:
             return
         self.inner_optimizer.build(var_list)
@@ -139,7 +139,7 @@ class Lookahead(_Wrapper):
     def slow_weights(self) -> list:
         return list(self._slow)
 
-    def apply(self, grads, trainable_variables=None) -> None:
+    def apply(self, grads: Any, trainable_variables: Any = None) -> None:
         if not self.built:
             self.build(list(trainable_variables))
             self.built = True
@@ -175,7 +175,7 @@ class LazyOptimizer(_Wrapper):
 
     def __init__(
         self,
-        inner_optimizer,
+        inner_optimizer: Any,
         mode: str = "sparse",
         lazy_variables: tuple[str, ...] | list[str] = ("embeddings",),
         name: str | None = None,
@@ -197,11 +197,11 @@ class LazyOptimizer(_Wrapper):
         self.mode = mode
         self.lazy_variables = tuple(lazy_variables)
 
-    def is_lazy(self, variable) -> bool:
+    def is_lazy(self, variable: Any) -> bool:
         path = getattr(variable, "path", "") or getattr(variable, "name", "")
         return len(variable.shape) >= 2 and any(p in path for p in self.lazy_variables)
 
-    def build(self, var_list) -> None:
+    def build(self, var_list: Any) -> None:
         if self.built:
             return
         var_list = list(var_list)
@@ -227,7 +227,7 @@ class LazyOptimizer(_Wrapper):
                     self._slots[id(v)] = []
         super().build(var_list)
 
-    def apply(self, grads, trainable_variables=None) -> None:
+    def apply(self, grads: Any, trainable_variables: Any = None) -> None:
         if not self.built:
             self.build(list(trainable_variables))
             self.built = True

@@ -55,6 +55,12 @@ def write_record(folder: Path, record: Record) -> None:
     (folder / "record.json").write_text(json.dumps(asdict(record), indent=1, ensure_ascii=False), encoding="utf-8")
 
 
+def fit_history(fit: Any) -> list[dict[str, float]]:
+    """A Keras ``History`` as one row per epoch (epoch number and every logged metric)."""
+    logged = fit.history
+    return [{"epoch": i + 1, **{k: float(v[i]) for k, v in logged.items()}} for i in range(len(logged["loss"]))]
+
+
 def bow_accuracy(
     train: list[str],
     y_train: np.ndarray,

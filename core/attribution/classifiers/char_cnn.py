@@ -18,6 +18,7 @@ from core.attribution.classifiers.base import (
     TextClassifier,
     TokenizedText,
     bow_accuracy,
+    fit_history,
     folder_for,
     read_record,
     softmax,
@@ -182,9 +183,7 @@ def train_zh_sentiment(config: CharCNNConfig = CharCNNConfig(), progress: Progre
             split.train, split.y_train, split.test, split.y_test, "char", (1, 2)
         ),
     }
-    history = [
-        {"epoch": i + 1, **{k: float(v[i]) for k, v in fit.history.items()}} for i in range(len(fit.history["loss"]))
-    ]
+    history = fit_history(fit)
     record = Record(
         "zh-sentiment",
         accuracy,
@@ -243,7 +242,7 @@ class CharCNN(TextClassifier):
             sum(1 for i in ids if i == 1),
         )
 
-    def forward(self, embeddings) -> Any:
+    def forward(self, embeddings: Any) -> Any:
         ones = self._ops.ones_like(embeddings[..., :1])
         return self.body([embeddings, ones], training=False)
 

@@ -43,7 +43,7 @@ class EncoderHead(TorchTextClassifier):
         self.bias = torch.from_numpy(np.asarray(bias, np.float32))
         self.record = record
 
-    def forward(self, embeddings) -> Any:
+    def forward(self, embeddings: Any) -> Any:
         import torch
 
         mask = torch.ones(embeddings.shape[:2], dtype=embeddings.dtype)

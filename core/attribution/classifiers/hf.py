@@ -20,7 +20,7 @@ class SequenceClassifier(TorchTextClassifier):
         self.model = model.eval()
         self.model.requires_grad_(False)
 
-    def forward(self, embeddings) -> Any:
+    def forward(self, embeddings: Any) -> Any:
         import torch
 
         mask = torch.ones(embeddings.shape[:2], dtype=torch.long)

@@ -16,6 +16,7 @@ from core.attribution.classifiers.base import (
     ClassifierError,
     ProgressCallback,
     Record,
+    fit_history,
     folder_for,
     read_record,
     write_record,
@@ -88,9 +89,7 @@ def train_image_cnn(config: ImageCNNConfig = ImageCNNConfig(), progress: Progres
     baselines = {
         "logistic regression on pixels": float(pixels.score(data.x_test.reshape(len(data.x_test), -1), data.y_test))
     }
-    history = [
-        {"epoch": i + 1, **{k: float(v[i]) for k, v in fit.history.items()}} for i in range(len(fit.history["loss"]))
-    ]
+    history = fit_history(fit)
     record = Record(
         "fashion-mnist-cnn",
         accuracy,
@@ -127,7 +126,7 @@ class ImageClassifier:
         self.model = keras.models.load_model(folder / "model.keras")
         self.image_shape = tuple(int(d) for d in self.model.input_shape[1:3])
 
-    def forward(self, images) -> Any:
+    def forward(self, images: Any) -> Any:
         return self.model(images, training=False)
 
     def target(self, label: int, output: str = "probability", batch_size: int = 64) -> Target:

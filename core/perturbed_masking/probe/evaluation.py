@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from core.lab.progress import Progress
+from core.models.registry import Encoder
 from core.perturbed_masking.probe.trainer import model_folder, read_card, write_card
 
 
@@ -46,7 +47,7 @@ def evaluate_probe(name: str, n: int = 500, progress: Progress | None = None) ->
     return result
 
 
-def evaluate_chinese(encoder, n: int = 500, progress: Progress | None = None) -> dict[str, Any]:
+def evaluate_chinese(encoder: Encoder, n: int = 500, progress: Progress | None = None) -> dict[str, Any]:
     """Segmentation F1 on the first ``n`` held-out People's Daily sentences: the probe rule alone and combined
     with the statistics (PMI, branching entropy), calibrated as for every encoder; statistics and jieba beside."""
     from core.data.peoples_daily import default_raw_corpus, slices
@@ -67,7 +68,7 @@ def evaluate_chinese(encoder, n: int = 500, progress: Progress | None = None) ->
     }
 
 
-def evaluate_english(encoder, n: int = 50, progress: Progress | None = None) -> dict[str, Any]:
+def evaluate_english(encoder: Encoder, n: int = 50, progress: Progress | None = None) -> dict[str, Any]:
     """UAS against spaCy per layer (Eisner, spaCy's root given) and the right-chain baseline.
 
     On the first ``n`` New York Times editorial snippets of 8-30 words from

@@ -40,7 +40,7 @@ def build_tokenizer(corpus: Corpus, folder: Path, vocab_size: int = 8000) -> Any
     return tok
 
 
-def encode_corpus(tokenizer, corpus: Corpus, max_len: int, pack: bool = True) -> np.ndarray:
+def encode_corpus(tokenizer: Any, corpus: Corpus, max_len: int, pack: bool = True) -> np.ndarray:
     """The corpus as training sequences [CLS] ... [SEP] of ``max_len`` tokens. -> <int32>[n, max_len]
 
     ``pack``: lines run on, separated by [SEP], so no position is padding

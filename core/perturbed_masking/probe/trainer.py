@@ -117,7 +117,7 @@ def model_config(preset: Preset, vocab: int, pad_token_id: int = 0) -> Any:
     )
 
 
-def make_optimizer(model, learning_rate: float) -> Any:
+def make_optimizer(model: Any, learning_rate: float) -> Any:
     """AdamW (decay 0.01), fused where torch has the kernel for the device: on this CPU a third of a step."""
     import torch
 
@@ -127,7 +127,7 @@ def make_optimizer(model, learning_rate: float) -> Any:
         return torch.optim.AdamW(model.parameters(), lr=learning_rate, weight_decay=0.01)
 
 
-def _long(array: np.ndarray, device):
+def _long(array: np.ndarray, device: Any):
     """A NumPy array of ids, labels or mask bits as a torch int64 tensor on ``device``."""
     import torch
 
@@ -135,12 +135,12 @@ def _long(array: np.ndarray, device):
 
 
 def mlm_step(
-    model,
-    optimizer,
+    model: Any,
+    optimizer: Any,
     inputs: np.ndarray,
     labels: np.ndarray,
     attention: np.ndarray | None = None,
-    positions=None,
+    positions: Any = None,
     bf16: bool = True,
 ) -> tuple[float, float]:
     """One training step of a ``BertForMaskedLM``: returns (masked-token loss, masked-token accuracy).

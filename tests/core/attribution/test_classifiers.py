@@ -12,12 +12,15 @@ from core.attribution import explain
 from core.attribution import ig as A
 
 
-def test_records_hold_accuracy_and_the_bag_of_words_baselines(trained_classifiers):
-    for model_id in C.CLASSIFIERS:
-        record = C.trained_record(model_id)
-        assert record is not None and 0 < record.accuracy <= 1
-        assert record.baselines and all(0 < v <= 1 for v in record.baselines.values())
-        assert record.n_train > 0 and record.n_test > 0
+@pytest.mark.parametrize("model_id", list(C.CLASSIFIERS))
+def test_records_hold_accuracy_and_the_bag_of_words_baselines(trained_classifiers, model_id):
+    record = C.trained_record(model_id)
+    assert record is not None and 0 < record.accuracy <= 1
+    assert record.baselines and all(0 < v <= 1 for v in record.baselines.values())
+    assert record.n_train > 0 and record.n_test > 0
+
+
+def test_the_zh_record_counts_its_split(trained_classifiers):
     assert C.trained_record("zh-sentiment").n_train == 960  # 80% of the first 1,200 deduplicated reviews
 
 
@@ -52,14 +55,18 @@ def test_long_input_is_cut_and_counted(trained_classifiers):
     assert clf.tokenize("☃☃好").unknown == 2
 
 
+@pytest.mark.parametrize("name", ["zero", "pad", "mask"])
+def test_encoder_head_baselines_keep_the_special_tokens(trained_classifiers, name):
+    clf = C.load_classifier("en-sentiment")
+    tok = clf.tokenize("a gorgeous and witty film")
+    np.testing.assert_array_equal(clf.baseline(tok, name)[[0, 6]], tok.embeddings[[0, 6]])
+
+
 def test_encoder_head_keeps_special_tokens_and_adds_up(trained_classifiers):
     clf = C.load_classifier("en-sentiment")
     tok = clf.tokenize("a gorgeous and witty film")
     assert tok.tokens == ["a", "gorgeous", "and", "witty", "film"]
     assert (tok.content.start, tok.content.stop) == (1, 6) and len(tok.embeddings) == 7  # [CLS] ... [SEP]
-    for name in ("zero", "pad", "mask"):
-        base = clf.baseline(tok, name)
-        np.testing.assert_array_equal(base[[0, 6]], tok.embeddings[[0, 6]])
     np.testing.assert_array_equal(clf.baseline(tok, "mask")[2], clf.table[clf.tokenizer.mask_token_id])
     e = explain.explain_text(clf, tok.text, ["ig", "gradient"], steps=50)
     ig = e.results["ig"]

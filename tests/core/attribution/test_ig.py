@@ -61,11 +61,14 @@ def test_symmetry_and_dummy_features():
     assert result.relative_gap < 1e-6
 
 
+@pytest.mark.parametrize("rule", A.RULES)
+def test_every_rule_has_weights_summing_to_one_inside_the_path(rule):
+    alphas, weights = A.path_alphas(10, rule)
+    assert len(alphas) == 10 and weights.sum() == pytest.approx(1.0)
+    assert alphas.min() >= 0 and alphas.max() <= 1
+
+
 def test_rules_nodes_and_weights():
-    for rule in A.RULES:
-        alphas, weights = A.path_alphas(10, rule)
-        assert len(alphas) == 10 and weights.sum() == pytest.approx(1.0)
-        assert alphas.min() >= 0 and alphas.max() <= 1
     # Gauss-Legendre with m nodes integrates a^(2m-1) exactly: integral of a^7 over [0, 1] is 1/8.
     alphas, weights = A.path_alphas(4, "gauss-legendre")
     assert np.dot(weights, alphas**7) == pytest.approx(1 / 8, rel=1e-12)
@@ -188,16 +191,22 @@ def _keras_target(label: int, output: str):
     return T.KerasTarget(lambda x: model(x, training=False), label, output, batch_size=7)
 
 
+@pytest.mark.parametrize("method", A.METHODS)
 @pytest.mark.parametrize("output", ["probability", "logit"])
-def test_torch_and_keras_back_ends_agree(output):
+def test_torch_and_keras_back_ends_agree(output, method):
     x = np.random.default_rng(2).normal(size=(4, 6)).astype(np.float32)
     base = np.zeros_like(x)
-    torch_t, keras_t = _torch_target(2, output), _keras_target(2, output)
-    for method in A.METHODS:
-        a = A.attribute(method, torch_t, x, base, 30)
-        b = A.attribute(method, keras_t, x, base, 30)
-        np.testing.assert_allclose(a.scores, b.scores, atol=1e-4)
-        assert a.f_input == pytest.approx(b.f_input, abs=1e-5)
+    a = A.attribute(method, _torch_target(2, output), x, base, 30)
+    b = A.attribute(method, _keras_target(2, output), x, base, 30)
+    np.testing.assert_allclose(a.scores, b.scores, atol=1e-4)
+    assert a.f_input == pytest.approx(b.f_input, abs=1e-5)
+
+
+@pytest.mark.parametrize("output", ["probability", "logit"])
+def test_completeness_on_a_smooth_network_in_batched_passes(output):
+    x = np.random.default_rng(2).normal(size=(4, 6)).astype(np.float32)
+    base = np.zeros_like(x)
+    torch_t = _torch_target(2, output)
     ig = A.integrated_gradients(torch_t, x, base, 50)
     assert ig.relative_gap < 0.01  # completeness within 1% on a smooth network at m = 50
     assert torch_t.calls >= math.ceil(50 / 7)

@@ -60,10 +60,10 @@ def test_autoencoder_has_no_noise(digits):
     np.testing.assert_allclose(ball[0], ball[2])
 
 
-def test_bad_configs_are_refused():
-    for bad in (vae.VAEConfig(kind="gan"), vae.VAEConfig(latent=0), vae.VAEConfig(beta=-1)):
-        with pytest.raises(ValueError):
-            bad.validate()
+@pytest.mark.parametrize("bad", [{"kind": "gan"}, {"latent": 0}, {"beta": -1}, {"arch": "rnn"}, {"epochs": 0}])
+def test_bad_configs_are_refused(bad):
+    with pytest.raises(ValueError):
+        vae.VAEConfig(**bad).validate()
 
 
 def test_uploaded_images_are_read_or_refused():
@@ -91,3 +91,22 @@ def test_clicked_point_maps_back_to_its_test_image():
     assert list(fig.data[1].x) == [0.0, 4.0, 8.0]
     assert scatter_point_index(labels, 1, 2) == 4 and scatter_point_index(labels, 2, 0) == 3
     assert scatter_point_index(labels, 1, 9) is None
+
+
+def test_kl_per_dimension_pca_plane_and_extent_by_hand():
+    mu = np.array([[0.0, 2.0], [0.0, -2.0]])
+    logvar = np.zeros((2, 2))
+    # KL of N(mu, 1) against N(0, 1) is mu^2 / 2: dimension 0 carries nothing, dimension 1 carries 2 nats.
+    np.testing.assert_allclose(vae.kl_per_dimension(mu, logvar), [0.0, 2.0])
+    np.testing.assert_allclose(vae.kl_divergence(mu, logvar), [2.0, 2.0])
+    assert vae.pca_basis(mu) is None  # two dimensions are drawn as they are
+    np.testing.assert_array_equal(vae.to_2d(mu, None), mu)
+    rng = np.random.default_rng(0)
+    line = np.outer(rng.normal(size=200), [1.0, 2.0, 2.0]) / 3 + 5.0  # points on one axis through (5, 5, 5)
+    basis = vae.pca_basis(line)
+    np.testing.assert_allclose(basis[0], line.mean(axis=0))
+    np.testing.assert_allclose(np.abs(basis[1]), [1 / 3, 2 / 3, 2 / 3], atol=1e-9)
+    plane = vae.to_2d(line, basis)
+    assert plane.shape == (200, 2) and np.abs(plane[:, 1]).max() < 1e-9  # all spread on the first axis
+    low, high = vae.extent(np.array([[-1.0, 0.5], [2.0, -4.0]]), percentile=100, margin=1.0)
+    assert (low, high) == (-4.0, 4.0)
