@@ -7,6 +7,7 @@ import datetime as dt
 import streamlit as st
 
 from core.lab import store
+from ui import preparing
 from ui.catalog import PAGES
 from ui.text import md_escape
 
@@ -15,6 +16,8 @@ st.markdown(
     "An interactive lab for techniques from the Scientific Spaces blog ([kexue.fm](https://kexue.fm)): each page "
     "computes one technique on your own sentences, shows it, measures it, and gives you a link that reopens the view."
 )
+
+preparing.overview()
 
 st.subheader("Pages")
 for page in PAGES:
@@ -32,7 +35,8 @@ for item in saved:
     when = dt.datetime.fromtimestamp(item.created).strftime("%Y-%m-%d %H:%M")
     c1, c2 = st.columns([5, 1])
     c1.markdown(
-        f"[{md_escape(item.name)}](/{item.kind}?corpus={item.id}) · {item.n_items} sentences · "
+        f"[{md_escape(item.name)}](/{item.kind}?corpus={item.id}{'&lang=zh' * (item.params.get('lang') == 'zh')})"
+        f" · {item.n_items} sentences · "
         f"{md_escape(str(item.params.get('model', '')))} · {when}"
     )
     if c2.button("Delete", key=f"home.delete.{item.id}"):

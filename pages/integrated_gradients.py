@@ -9,20 +9,20 @@ import streamlit as st
 from core.attribution import explain
 from core.attribution import figures as figs
 from core.attribution import ig as A
+from core.attribution import jobs as ig_jobs
 from core.attribution.classifiers import (
     CLASSIFIERS,
     ClassifierError,
     ImageClassifier,
     TextClassifier,
     is_trained,
-    load_classifier,
 )
 from core.attribution.targets import OUTPUTS
-from core.data.images import MAX_IMAGE_BYTES, DataError, image_from_bytes, load_images
+from core.data.images import DataError, image_from_bytes, load_images
 from core.lab.textinput import MAX_SENTENCES, InputError, from_text
-from ui import loaders
+from ui import loaders, preparing
 from ui.downloads import download_panel
-from ui.inputs import sentence_form
+from ui.inputs import image_upload, sentence_form
 from ui.models import picker
 from ui.share import link_notes, number, publish, seed_state, share_link
 from ui.text import md_escape
@@ -32,13 +32,26 @@ GAP_WARNING = 0.05
 EXAMPLES = {"zh-sentiment": "酒店服务很周到，房间干净", "en-sentiment": "A gorgeous, witty and heartfelt film."}
 
 
+def switch_model(model_id: str) -> None:
+    """Pick another classifier (a button callback, so it runs before the picker is drawn)."""
+    st.session_state["ig.model"] = st.session_state["ig.model.choice"] = model_id
+
+
+def wait_or_offer(model_id: str) -> bool:
+    """Whether a built-in classifier is ready; if not, show its preparation and offer the ready ones."""
+    if model_id not in CLASSIFIERS or preparing.ready(ig_jobs.classifier(model_id), "ig.prepare"):
+        return True
+    ready = [k for k in CLASSIFIERS if k != model_id and is_trained(k)]
+    if ready:
+        st.markdown("Ready meanwhile:")
+        for k, col in zip(ready, st.columns(len(ready)), strict=True):
+            col.button(CLASSIFIERS[k].label, key=f"ig.switch.{k}", on_click=switch_model, args=(k,))
+    return False
+
+
 def classifier_or_error(model_id: str) -> TextClassifier | ImageClassifier | None:
-    """Load (training once, with a progress bar, when a built-in model is not in the cache yet)."""
+    """The classifier, loaded once per process (built-in ones are trained by the worker, never here)."""
     try:
-        if model_id in CLASSIFIERS and not is_trained(model_id):
-            bar = st.progress(0.0, text=f"Training {model_id} once (seeded; cached for every later visit)...")
-            load_classifier(model_id, lambda f, msg: bar.progress(min(max(f, 0.0), 1.0), text=msg))
-            bar.empty()
         with st.spinner(f"Loading {model_id}..."):
             return loaders.classifier(model_id)
     except ClassifierError as exc:
@@ -271,12 +284,10 @@ def image_view(clf: ImageClassifier, opts: dict) -> tuple[dict, bool]:
     seed_state("ig.image", "image", 0, number(0, len(x_test) - 1, integer=True))
     left, right = st.columns([1, 2])
     index = left.number_input(f"Test image (0-{len(x_test) - 1})", 0, len(x_test) - 1, key="ig.image")
-    upload = right.file_uploader(
-        "...or upload an image (converted to grayscale 28 x 28, light backgrounds inverted)",
-        type=["png", "jpg", "jpeg", "gif", "bmp", "webp"],
-        max_upload_size=MAX_IMAGE_BYTES // 2**20,
-        key="ig.upload",
-    )
+    with right:
+        upload = image_upload(
+            "...or upload an image (converted to grayscale 28 x 28, light backgrounds inverted)", "ig.upload"
+        )
     if upload is not None:
         try:
             image = image_from_bytes(upload.name, upload.getvalue(), clf.image_shape)
@@ -336,6 +347,9 @@ with st.sidebar:
     model_id = picker(
         "ig.model", choices, "zh-sentiment", "Classifier", "a sequence-classification id or /path/to/model"
     )
+if not wait_or_offer(model_id):
+    link_notes()
+    st.stop()
 clf = classifier_or_error(model_id)
 if clf is None:
     st.stop()

@@ -8,9 +8,11 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from core.data import DataError
+from core.lab import jobs
 from core.optimizers import functions as optim
+from core.optimizers import jobs as opt_jobs
 from core.optimizers import runs
+from ui import preparing
 from ui.downloads import download_panel
 from ui.share import link_notes, number, publish, seed_state, share_link
 
@@ -189,19 +191,19 @@ def training() -> dict:
     result = runs.cached(config)
     if result is None:
         n = len(config.optimizers) * config.seeds * config.epochs
-        st.info(
-            f"Not run yet with these settings: {len(config.optimizers)} optimizers x {config.seeds} seeds x "
-            f"{config.epochs} epochs ({n} epochs in all, roughly {n * (3 if task == 'fashion' else 5)} s here)."
-        )
-        if not st.button("Run the comparison", type="primary", key="opt.run"):
+        prep = opt_jobs.comparison(task, int(seeds), int(epochs))
+        job = jobs.latest(prep.kind, prep.params)
+        if job is None or job.status not in jobs.ACTIVE and job.status != "failed":
+            st.info(
+                f"Not run yet with these settings: {len(config.optimizers)} optimizers x {config.seeds} seeds x "
+                f"{config.epochs} epochs ({n} epochs in all, roughly {n * (3 if task == 'fashion' else 5)} s here). "
+                "It runs in the lab's background worker, once for every visitor."
+            )
+            if not st.button("Run the comparison", type="primary", key="opt.run"):
+                return params
+        if not preparing.ready(prep, "opt.prepare"):
             return params
-        bar = st.progress(0.0, text="Waiting for the machine (one training run at a time)...")
-        try:
-            result = runs.load_or_run(config, lambda f, msg: bar.progress(min(f, 1.0), text=msg))
-        except (DataError, ValueError) as exc:
-            st.error(str(exc))
-            return params
-        bar.empty()
+        result = runs.cached(config)
     labels = {s: optim.label(s, config.sync_period, config.slow_step_size) for s in result.curves}
     acc = figs.curves_figure(result.curves, labels, "accuracy", "Held-out accuracy per epoch")
     loss = figs.curves_figure(result.curves, labels, "loss", "Training loss per epoch")

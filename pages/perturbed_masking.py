@@ -16,19 +16,28 @@ from core.perturbed_masking.impact import (
     MAX_WORDS,
     SentenceAnalysis,
     analyse,
+    corpus_table,
     corpus_uas_by_layer,
     decode,
-    from_bytes,
     matrix_csv,
+    parses_jsonl,
     to_bytes,
     uas_by_layer,
 )
 from core.perturbed_masking.parsing import DECODERS, NORMALISATIONS, to_conllu
-from ui.downloads import download, download_panel
+from ui import loaders
+from ui.corpora import corpus_actions, pick_row
+from ui.downloads import download_panel
 from ui.inputs import sentence_form
 from ui.models import load_or_error, model_picker
 from ui.panels.probe import probe_panel
-from ui.panels.segmentation import EXAMPLE_ZH, corpus_picker, show_segmentation
+from ui.panels.segmentation import (
+    EXAMPLE_ZH,
+    corpus_picker,
+    save_chinese_corpus,
+    show_chinese_corpus,
+    show_segmentation,
+)
 from ui.share import link_notes, number, publish, seed_state, share_link
 from ui.text import md_escape
 
@@ -45,27 +54,6 @@ ROOT_SERIES = {"auto": "probe, decoder's root", "reference": "probe, spaCy's roo
 def corpus_root(settings: dict) -> str:
     """A picked word means nothing across sentences: corpus scores let the decoder choose."""
     return "auto" if settings["root"] == "word" else settings["root"]
-
-
-@st.cache_data(show_spinner=False, max_entries=256)
-def cached_analysis(model_id: str, text: str, distance: str) -> SentenceAnalysis:
-    from ui.models import encoder
-
-    return analyse(encoder(model_id), text, distance=distance)
-
-
-@st.cache_data(show_spinner=False, max_entries=16)
-def saved_corpus(corpus_id: str) -> tuple[store.SavedAnalysis | None, list[SentenceAnalysis]]:
-    meta = store.get(corpus_id)
-    if meta is None:
-        return None, []
-    return meta, [from_bytes(payload) for _text, payload in store.items(corpus_id)]
-
-
-@st.cache_data(show_spinner=False, max_entries=64)
-def corpus_layers(corpus_id: str, decoder: str, norm: str, root: str) -> tuple[list, float | None]:
-    _meta, analyses = saved_corpus(corpus_id)
-    return corpus_uas_by_layer(analyses, decoder, norm, root)
 
 
 def settings_sidebar(lang: str) -> dict:
@@ -235,7 +223,11 @@ def show_sentence(analysis: SentenceAnalysis, settings: dict, default_layer: int
 
 
 def show_corpus(corpus_id: str, settings: dict) -> dict:
-    meta, analyses = saved_corpus(corpus_id)
+    meta = store.get(corpus_id)
+    if meta is not None and meta.params.get("lang") == "zh":
+        st.error(f"{md_escape(meta.name)} is a Chinese corpus: choose 中文 above to open it.")
+        return {}
+    meta, analyses = loaders.saved_corpus(corpus_id)
     if meta is None:
         st.error(f"No saved analysis {corpus_id!r}: it was deleted, or the link is mistyped.")
         return {}
@@ -245,7 +237,7 @@ def show_corpus(corpus_id: str, settings: dict) -> dict:
         f"{meta.n_items} sentences, encoder {md_escape(str(model))}, {meta.params.get('distance')} distance. "
         "Saved; this page's link reopens it."
     )
-    per_layer, chain = corpus_layers(corpus_id, settings["decoder"], settings["norm"], corpus_root(settings))
+    per_layer, chain = loaders.corpus_layers(corpus_id, settings["decoder"], settings["norm"], corpus_root(settings))
     st.plotly_chart(
         figs.uas_by_layer({"probe (corpus)": per_layer}, chain, "Corpus UAS per layer"),
         key="pm.corpus.layers",
@@ -254,59 +246,21 @@ def show_corpus(corpus_id: str, settings: dict) -> dict:
     default_layer = BUILTIN_ENCODERS[model].default_layer if model in BUILTIN_ENCODERS else analyses[0].n_layers
     seed_state("pm.layer", "layer", default_layer, number(0, 10_000, integer=True))
     layer = min(st.session_state["pm.layer"], analyses[0].n_layers)
-    rows = []
-    root = corpus_root(settings)
-    for i, a in enumerate(analyses):
-        rep = decode(a, layer, settings["decoder"], settings["norm"], root) if len(a.words) > 1 else None
-        rows.append(
-            {
-                "#": i + 1,
-                "sentence": a.text,
-                "words": len(a.words),
-                "UAS": rep.uas if rep else None,
-                "right-chain UAS": rep.right_chain_uas if rep else None,
-            }
-        )
+    rows, reports = corpus_table(analyses, layer, settings["decoder"], settings["norm"], corpus_root(settings))
     table = pd.DataFrame(rows)
-    st.markdown(f"**Sentences** (layer {layer}; click a row to open it, click a header to sort)")
-    event = st.dataframe(
-        table, key="pm.corpus.table", on_select="rerun", selection_mode="single-row", hide_index=True, width="stretch"
+    row = pick_row(table, "pm.corpus", f"**Sentences** (layer {layer}; click a row to open it, click a header to sort)")
+
+    def forget() -> None:
+        loaders.saved_corpus.clear()
+        st.session_state["pm.corpus"] = None
+
+    corpus_actions(
+        corpus_id,
+        table,
+        ("Parses (JSON Lines)", lambda: parses_jsonl(analyses, reports), "corpus"),
+        "pm.corpus",
+        forget,
     )
-    seed_state("pm.row", "row", 0, number(0, 10_000, integer=True))
-    if event.selection.rows:
-        st.session_state["pm.row"] = int(event.selection.rows[0])
-    row = min(max(st.session_state["pm.row"], 0), len(analyses) - 1)
-    c1, c2, c3 = st.columns([1, 1, 2])
-    with c1:
-        download("Table (CSV)", lambda: table.to_csv(index=False), "corpus.csv", "text/csv", "pm.corpus.dl.csv")
-    with c2:
-        download(
-            "Parses (JSON Lines)",
-            lambda: "".join(
-                json.dumps(
-                    {
-                        "text": a.text,
-                        "words": list(a.words),
-                        "heads": list(
-                            decode(a, layer, settings["decoder"], settings["norm"], corpus_root(settings)).heads
-                        ),
-                    },
-                    ensure_ascii=False,
-                )
-                + "\n"
-                for a in analyses
-                if len(a.words) > 1
-            ),
-            "corpus-parses.jsonl",
-            "application/json",
-            "pm.corpus.dl.jsonl",
-        )
-    with c3:
-        if st.button("Delete this saved analysis", key="pm.corpus.delete"):
-            store.delete(corpus_id)
-            saved_corpus.clear()
-            st.session_state["pm.corpus"] = None
-            st.rerun()
     st.divider()
     st.subheader(f"Sentence {row + 1}")
     return show_sentence(analyses[row], settings, default_layer, key="pm.corpus.sentence")
@@ -318,7 +272,9 @@ st.markdown(
     "**impact** of the second word on the first (Wu et al., ACL 2020; kexue.fm 7476). The impact matrix of a sentence, "
     "decoded, gives a dependency tree and a constituency tree without any parser training."
 )
-seed_state("pm.lang", "lang", "en", lambda v: v if v in LANGUAGES else "en")
+saved = store.get(st.query_params["corpus"]) if "corpus" in st.query_params else None
+saved_lang = saved.params.get("lang", "en") if saved else "en"  # a saved corpus's link opens in its language
+seed_state("pm.lang", "lang", saved_lang, lambda v: v if v in LANGUAGES else "en")
 lang = st.radio(
     "Language", list(LANGUAGES), key="pm.lang", format_func=LANGUAGES.get, horizontal=True, label_visibility="collapsed"
 )
@@ -329,17 +285,24 @@ if lang == "zh":
     if st.session_state.get("pm.text_lang") != lang:
         st.session_state["pm.text"] = st.session_state["pm.zh"]
         st.session_state["pm.text_lang"] = lang
-    submitted = sentence_form("pm", placeholder=EXAMPLE_ZH, help_text="Chinese text, one sentence per line.")
+    seed_state("pm.zh.saved", "corpus", None)
+    submitted = sentence_form(
+        "pm", placeholder=EXAMPLE_ZH, help_text="Chinese text, one sentence per line: several lines are saved."
+    )
     if submitted is not None:
-        st.session_state["pm.zh"] = submitted.sentences[0]
-        if len(submitted.sentences) > 1:
-            st.info(
-                f"Showing the first of {len(submitted.sentences)} sentences: saved Chinese corpora are not "
-                "available yet (python -m core segment --input FILE segments a whole file)."
-            )
+        if len(submitted.sentences) == 1:
+            st.session_state["pm.zh"] = submitted.sentences[0]
+            st.session_state["pm.zh.saved"] = None
+        else:
+            new_id = save_chinese_corpus(KIND, submitted, settings["model"], settings["corpus"])
+            if new_id:
+                st.session_state["pm.zh.saved"], st.session_state["pm.zh.row"] = new_id, 0
     params = {"lang": "zh", "model": settings["model"], "s": st.session_state["pm.zh"]}
-    if load_or_error(settings["model"]) is not None:
-        params.update(show_segmentation(settings["model"], st.session_state["pm.zh"], settings["corpus"]))
+    saved_id = st.session_state.get("pm.zh.saved")
+    if saved_id:
+        row = show_chinese_corpus(saved_id)
+        params = {"lang": "zh", "model": settings["model"], "corpus": saved_id, "row": row}
+    params.update(show_segmentation(settings["model"], st.session_state["pm.zh"], settings["corpus"]))
     link_notes()
     publish(params)
     st.caption(f"Share this view: [{URL_PATH} link]({share_link(URL_PATH, params)}), or copy the address bar.")
@@ -360,7 +323,7 @@ if submitted is not None:
         new_id = run_corpus(submitted, settings)
         if new_id:
             st.session_state["pm.corpus"] = new_id
-            st.session_state["pm.row"] = 0
+            st.session_state["pm.corpus.row"] = 0
 
 corpus_id = st.session_state.get("pm.corpus")
 params = {k: settings[k] for k in ("model", "distance", "decoder", "norm", "root")}
@@ -368,7 +331,7 @@ if corpus_id:
     show_corpus(corpus_id, settings)
     params = {
         "corpus": corpus_id,
-        "row": st.session_state.get("pm.row"),
+        "row": st.session_state.get("pm.corpus.row"),
         "layer": st.session_state.get("pm.layer"),
         **{k: settings[k] for k in ("decoder", "norm", "root")},
     }
@@ -376,7 +339,7 @@ elif st.session_state["pm.sentence"]:
     enc = load_or_error(settings["model"])
     if enc is not None:
         with st.spinner("Masking every word and every pair of words..."):
-            analysis = cached_analysis(settings["model"], st.session_state["pm.sentence"], settings["distance"])
+            analysis = loaders.analysis(settings["model"], st.session_state["pm.sentence"], settings["distance"])
         show_sentence(analysis, settings, enc.default_layer, key="pm.sentence")
         params = {"s": st.session_state["pm.sentence"], "layer": st.session_state.get("pm.layer"), **params}
 

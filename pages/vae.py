@@ -2,67 +2,27 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import streamlit as st
 
 from core.data.images import (
     DATASETS,
-    MAX_IMAGE_BYTES,
     DataError,
-    ImageData,
     default_dataset,
     image_from_bytes,
-    load_images,
 )
-from core.lab.paths import file_lock
 from core.vae import figures as figs
+from core.vae import jobs as vae_jobs
 from core.vae import model as vae
+from ui import loaders, preparing
 from ui.downloads import download_panel
+from ui.inputs import image_upload
 from ui.share import link_notes, number, publish, seed_state, share_link
 
 URL_PATH = "vae"
-
-
-@st.cache_resource(show_spinner=False, max_entries=3)
-def dataset(name: str) -> ImageData:
-    return load_images(name)
-
-
-@st.cache_resource(show_spinner=False, max_entries=8)
-def saved_model(config: vae.VAEConfig) -> vae.TrainedModel:
-    return vae.load(vae.model_dir(config))
-
-
-def ensure_trained(config: vae.VAEConfig, data: ImageData) -> vae.TrainedModel:
-    """Load the model, training it first (with a progress bar) when this config was never trained."""
-    if not (vae.model_dir(config) / "record.json").exists():
-        bar = st.progress(0.0, text=f"Training the {config.kind.upper()} once (seeded; saved for later visits)...")
-        with file_lock(f"vae-{config.key}"):  # a second visitor waits for the first one's model instead
-            if not (vae.model_dir(config) / "record.json").exists():
-                model = vae.train(config, data, lambda f, msg: bar.progress(f, text=msg))
-                vae.save(model, vae.model_dir(config))
-        bar.empty()
-    return saved_model(config)
-
-
-@st.cache_data(show_spinner=False, max_entries=16)
-def test_codes(_model: vae.TrainedModel, key: str, _images: np.ndarray):
-    """Latent codes of the test images, cached per model key (which names the data set)."""
-    return vae.encode(_model, _images)
-
-
-def to_2d(means: np.ndarray, basis: np.ndarray | None) -> np.ndarray:
-    return means[:, :2] if basis is None else (means - basis[0]) @ basis[1:].T
-
-
-def pca_basis(means: np.ndarray) -> np.ndarray | None:
-    """Mean and two principal axes of the latent means, when the latent has more than two dimensions."""
-    if means.shape[1] <= 2:
-        return None
-    centre = means.mean(axis=0)
-    _, _, vt = np.linalg.svd(means - centre, full_matrices=False)
-    return np.vstack([centre, vt[:2]])
 
 
 def reopen(trained: dict[str, vae.VAEConfig]) -> None:
@@ -129,7 +89,7 @@ st.markdown(
 config = settings()
 try:
     config.validate()
-    data = dataset(config.data)
+    data = loaders.image_data(config.data)
 except (ValueError, DataError) as exc:
     st.error(str(exc))
     st.stop()
@@ -137,8 +97,12 @@ st.caption(
     f"Data: {data.name} from {data.source}: {len(data.x_train):,} training and {len(data.x_test):,} test "
     f"images of {data.image_shape[0]} x {data.image_shape[1]}."
 )
-models = {kind: ensure_trained(vae.VAEConfig(**{**config.__dict__, "kind": kind}), data) for kind in ("vae", "ae")}
-m_vae, m_ae = models["vae"], models["ae"]
+if not preparing.ready(vae_jobs.pair(config), "vae.prepare"):
+    if vae.saved_models():
+        st.markdown("Meanwhile, any model trained here reopens from the sidebar (**...or reopen a trained model**).")
+    link_notes()
+    st.stop()
+m_vae, m_ae = (loaders.vae_model(dataclasses.replace(config, kind=kind)) for kind in vae.KINDS)
 
 n_test = len(data.x_test)
 seed_state(
@@ -162,29 +126,24 @@ chosen = st.multiselect(
 chosen = chosen or [0]
 
 x_test = data.x_test
-mu_v, logvar_v = test_codes(m_vae, m_vae.config.key, x_test)
-mu_a, _ = test_codes(m_ae, m_ae.config.key, x_test)
-basis_v, basis_a = pca_basis(mu_v), pca_basis(mu_a)
+mu_v, logvar_v = loaders.vae_codes(m_vae, m_vae.config.key, x_test)
+mu_a, _ = loaders.vae_codes(m_ae, m_ae.config.key, x_test)
+basis_v, basis_a = vae.pca_basis(mu_v), vae.pca_basis(mu_a)
 if basis_v is not None:
     st.info(
         f"The latent space has {config.latent} dimensions: the plots show its first two principal components "
         "(ellipses use the standard deviations of the first two latent dimensions)."
     )
-pv, pa = to_2d(mu_v, basis_v), to_2d(mu_a, basis_a)
+pv, pa = vae.to_2d(mu_v, basis_v), vae.to_2d(mu_a, basis_a)
 seed_state("vae.same_axes", "same", True, lambda v: v != "0")
 same_axes = st.toggle(
     "Same axes for both (the AE spreads its points far wider than the VAE's prior allows)", key="vae.same_axes"
 )
 
 
-def extent(points: np.ndarray) -> tuple[float, float]:
-    r = float(np.percentile(np.abs(points), 99.5)) * 1.1
-    return -r, r
-
-
-lim_a = lim_v = extent(np.vstack([pv, pa]))
+lim_a = lim_v = vae.extent(np.vstack([pv, pa]))
 if not same_axes:
-    lim_a, lim_v = extent(pa), extent(pv)
+    lim_a, lim_v = vae.extent(pa), vae.extent(pv)
 sigma_v = np.exp(logvar_v / 2)
 
 m1, m2, m3, m4 = st.columns(4)
@@ -261,12 +220,7 @@ st.plotly_chart(figs.image_strip(path_a, "Through the AE's latent space"), key="
 st.plotly_chart(figs.image_strip(path_v, "Through the VAE's latent space"), key="vae.interp.vae", width="stretch")
 
 st.subheader("Your image")
-upload = st.file_uploader(
-    "Upload an image (any size; converted to grayscale at the data set's size)",
-    type=["png", "jpg", "jpeg", "gif", "bmp", "webp"],
-    max_upload_size=MAX_IMAGE_BYTES // 2**20,
-    key="vae.upload",
-)
+upload = image_upload("Upload an image (any size; converted to grayscale at the data set's size)", "vae.upload")
 if upload is not None:
     try:
         x_up = image_from_bytes(upload.name, upload.getvalue(), data.image_shape)
@@ -278,7 +232,7 @@ if upload is not None:
             key="vae.upload.rec",
             width="stretch",
         )
-        pu = to_2d(mu_u, basis_v)
+        pu = vae.to_2d(mu_u, basis_v)
         st.plotly_chart(
             figs.latent_scatter(
                 pv,
@@ -298,7 +252,7 @@ if upload is not None:
 
 st.subheader("Training")
 k1, k2 = st.columns(2)
-kl_dims = 0.5 * np.mean(mu_v**2 + np.exp(logvar_v) - 1 - logvar_v, axis=0)
+kl_dims = vae.kl_per_dimension(mu_v, logvar_v)
 k1.plotly_chart(figs.kl_per_dimension(kl_dims), key="vae.kl", width="stretch")
 curves = figs.training_curves({"VAE": m_vae.history, "AE": m_ae.history})
 k2.plotly_chart(curves, key="vae.curves", width="stretch")

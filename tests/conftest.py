@@ -15,6 +15,9 @@ if str(ROOT) not in sys.path:
 # Every test process writes into its own home, never the user's cache.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# Queued jobs stay queued: a test runs the ones it needs in its own process (tests.helpers.prepare_now), and
+# servers started by the browser tests inherit this, so no worker trains full-size defaults during the suite.
+os.environ.setdefault("KEXUE_LAB_WORKER", "off")
 
 TINY_WORDS = (
     "the a dog cat sat on mat . , ran away quickly big small old man who lived by sea caught huge fish "
@@ -54,7 +57,14 @@ def session_home(tmp_path_factory) -> Path:
 @pytest.fixture(autouse=True)
 def lab_home(session_home, monkeypatch) -> Path:
     monkeypatch.setenv("KEXUE_LAB_HOME", str(session_home))
-    return session_home
+    yield session_home
+    # A page that queued a default's preparation leaves it queued: drop it, so a later test that drains the
+    # queue does not train a full-size default.
+    from core.lab import store
+
+    if store.db_path().exists():
+        with store.connect() as con, con:
+            con.execute("UPDATE jobs SET status = 'cancelled', message = 'left by a test' WHERE status = 'queued'")
 
 
 @pytest.fixture(scope="session")

@@ -21,3 +21,16 @@ def texts(at) -> str:
     parts = [e.value for e in at.markdown] + [e.value for e in at.caption] + [e.value for e in at.error]
     parts += [e.value for e in at.warning] + [e.value for e in at.info]
     return "\n".join(str(p) for p in parts)
+
+
+def prepare_now(prep) -> None:
+    """Run the job preparing ``prep`` (a core.lab.prepare.Preparation) here, as the worker would: the one a
+    page queued, or a new one."""
+    from core.lab import jobs, prepare
+
+    job = prepare.ensure(prep, start_worker=False)
+    assert job is not None and job.status == "queued", f"no queued job for {prep.label}: {job}"
+    assert jobs.run_one(job.id)
+    done = jobs.get(job.id)
+    assert done.status == "done", done.error
+    assert prep.ready()

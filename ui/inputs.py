@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from core.data.images import MAX_IMAGE_BYTES
 from core.lab.textinput import FILE_TYPES, MAX_FILE_BYTES, MAX_SENTENCES, InputError, Sentences, from_text, from_upload
 
 
@@ -39,3 +40,11 @@ def sentence_form(prefix: str, placeholder: str, help_text: str = "") -> Sentenc
     except InputError as exc:
         st.error(str(exc))
         return None
+
+
+IMAGE_TYPES = ["png", "jpg", "jpeg", "gif", "bmp", "webp"]
+
+
+def image_upload(label: str, key: str):  # noqa: ANN201 - Streamlit's UploadedFile or None
+    """An image uploader with the lab's one size limit (stated in the widget)."""
+    return st.file_uploader(label, type=IMAGE_TYPES, max_upload_size=MAX_IMAGE_BYTES // 2**20, key=key)

@@ -1,22 +1,23 @@
-"""Cached model loaders and the model picker shared by the pages."""
+"""The model pickers shared by the pages, and loading an encoder with a message instead of a traceback."""
 
 from __future__ import annotations
 
 import streamlit as st
 
-from core.models.registry import BUILTIN_ENCODERS, DEFAULT_ENCODER, Encoder, ModelError, load_encoder
+from core.models.registry import BUILTIN_ENCODERS, DEFAULT_ENCODER, Encoder, ModelError
+from ui.loaders import encoder
 
 OTHER = "Other: Hugging Face id or local folder"
 
 
-@st.cache_resource(show_spinner=False, max_entries=4)
-def encoder(model_id: str) -> Encoder:
-    """One encoder per id per server process, shared by every session (never mutated)."""
-    return load_encoder(model_id)
-
-
 def load_or_error(model_id: str) -> Encoder | None:
-    """Load with a spinner; show a user-facing error instead of raising."""
+    """Load with a spinner; show a user-facing error instead of raising. The default encoder is converted by
+    the lab's worker: until it is, show that job's status and return None."""
+    from core.perturbed_masking import jobs as pm_jobs
+    from ui import preparing
+
+    if model_id == "e5-multilingual" and not preparing.ready(pm_jobs.converted_encoder(), "encoder.prepare"):
+        return None
     try:
         with st.spinner(f"Loading {model_id} (the first time converts or reads it from disk)..."):
             return encoder(model_id)
@@ -46,29 +47,11 @@ def picker(key: str, choices: dict[str, str], default: str, label: str, placehol
     return st.session_state[key]
 
 
-_probe_revisions: dict[str, int] = {}
-
-
-def forget_retrained_probes(probes: list[str]) -> bool:
-    """A probe retrained under the same id makes everything cached for its old weights stale (the loaded encoder,
-    analyses, calibrations): clear the process's caches once when that happens. Returns whether it did."""
-    from core.perturbed_masking.probe import probe_revision
-
-    current = {pid: probe_revision(pid) for pid in probes}
-    stale = any(_probe_revisions.get(pid, rev) != rev for pid, rev in current.items())
-    _probe_revisions.update(current)
-    if stale:
-        st.cache_data.clear()
-        st.cache_resource.clear()
-    return stale
-
-
 def model_picker(key: str, default: str = DEFAULT_ENCODER) -> str:
     """The encoder picker: built-in encoders, probes trained here, any Hugging Face id or folder."""
     from core.perturbed_masking.probe import read_card, scorecard, trained_probes
 
     probes = trained_probes()
-    forget_retrained_probes(probes)
     choices = {k: c.label for k, c in BUILTIN_ENCODERS.items()}
     for pid in probes:
         card = read_card(pid) or {}

@@ -19,8 +19,9 @@ from typing import Any
 
 from core.cli.common import EXIT_BAD_INPUT, CliError, Parser
 from core.lab.errors import LabError
+from core.lab.techniques import PACKAGES
 
-TECHNIQUES = ("core.perturbed_masking.cli", "core.vae.cli", "core.attribution.cli", "core.optimizers.cli")
+TECHNIQUES = tuple(f"{package}.cli" for package in PACKAGES)
 
 
 def cmd_worker(args: argparse.Namespace) -> Iterator[dict[str, Any]]:

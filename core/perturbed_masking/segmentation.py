@@ -27,6 +27,7 @@ import numpy as np
 from core.lab.errors import BadArgument
 from core.lab.progress import Progress
 from core.models.registry import Encoder
+from core.perturbed_masking.char_stats import CharStats
 from core.perturbed_masking.impact import WordPieces, pair_impacts
 
 BLOG_THRESHOLD = 8.0
@@ -244,7 +245,7 @@ def merge_labels(words: Sequence[str]) -> list[bool]:
 
 def calibrate(
     encoder: Encoder,
-    stats,
+    stats: CharStats,
     sentences: Sequence[Sequence[str]],
     progress: Progress | None = None,
 ) -> Calibration:
@@ -292,7 +293,10 @@ def calibration_path(model: str, stats_source: str) -> Path:
 
 
 def load_or_calibrate(
-    encoder: Encoder, stats, sentences: Sequence[Sequence[str]] | None = None, progress: Progress | None = None
+    encoder: Encoder,
+    stats: CharStats,
+    sentences: Sequence[Sequence[str]] | None = None,
+    progress: Progress | None = None,
 ) -> Calibration:
     """The stored calibration of this model and statistics, calibrating (and storing) it first if needed."""
     import json
@@ -337,7 +341,7 @@ def segment(
     rule: str,
     calibration: Calibration,
     encoder: Encoder | None,
-    stats,
+    stats: CharStats,
     distances: CharDistances | None = None,
 ) -> Segmentation:
     """Segment one sentence with a calibrated rule."""
@@ -392,9 +396,44 @@ def jieba_words(text: str) -> list[str]:
     return [w for w in jieba.cut("".join(c for c in text if not c.isspace()), HMM=True) if w.strip()]
 
 
+def segment_corpus(
+    encoder: Encoder,
+    texts: Sequence[str],
+    calibration: Calibration,
+    stats: CharStats,
+    rule: str = "combined",
+    progress: Progress | None = None,
+) -> tuple[list[dict], dict]:
+    """Segment every line with a calibrated rule: one row per line and the corpus's agreement with jieba.
+
+    Each row: the text, the words, jieba's words and the line's F1 against jieba. The summary pools every
+    line's words (a corpus F1, not a mean of line F1s).
+    """
+    rows, predicted, references = [], [], []
+    for k, text in enumerate(texts):
+        if progress:
+            progress(k / len(texts), f"Line {k + 1} of {len(texts)}")
+        result = segment(text, rule, calibration, encoder, stats)
+        jieba = jieba_words(text)
+        rows.append(
+            {
+                "text": text,
+                "words": list(result.words),
+                "jieba": jieba,
+                "jieba_f1": round(score([list(result.words)], [jieba]).f1, 1),
+                "dropped_chars": result.dropped_chars,
+            }
+        )
+        predicted.append(list(result.words))
+        references.append(jieba)
+    if progress:
+        progress(1.0, "Segmented")
+    return rows, {"rule": rule, "jieba_f1": round(score(predicted, references).f1, 1)}
+
+
 def evaluate(
     encoder: Encoder | None,
-    stats,
+    stats: CharStats,
     calibration: Calibration,
     sentences: Sequence[Sequence[str]],
     rule: str = "combined",

@@ -14,8 +14,6 @@ reconstruction = binary cross-entropy summed over pixels; KL in closed form,
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -23,7 +21,8 @@ from typing import Any
 
 import numpy as np
 
-from core.data.images import ImageData
+from core.data.images import ImageData, load_images
+from core.lab.artifacts import load_or_build, write_folder
 from core.lab.compute import MODEL_LOCK
 from core.lab.errors import BadArgument
 from core.lab.paths import lab_home
@@ -88,10 +87,40 @@ class TrainedModel:
     seconds: float = 0.0
 
 
+def kl_terms(mu: np.ndarray, logvar: np.ndarray) -> np.ndarray:
+    """KL(N(mu, sigma^2) || N(0, 1)) of each latent dimension, closed form. <float>[n, d] -> [n, d]"""
+    mu, logvar = np.asarray(mu, np.float64), np.asarray(logvar, np.float64)
+    return 0.5 * (mu**2 + np.exp(logvar) - 1.0 - logvar)
+
+
 def kl_divergence(mu: np.ndarray, logvar: np.ndarray) -> np.ndarray:
     """KL(N(mu, sigma^2) || N(0, I)) per row, closed form. <float>[n, d] -> [n]"""
-    mu, logvar = np.asarray(mu, np.float64), np.asarray(logvar, np.float64)
-    return 0.5 * np.sum(mu**2 + np.exp(logvar) - 1.0 - logvar, axis=-1)
+    return kl_terms(mu, logvar).sum(axis=-1)
+
+
+def kl_per_dimension(mu: np.ndarray, logvar: np.ndarray) -> np.ndarray:
+    """The mean KL each latent dimension carries over a set of images (near 0: a dimension the VAE ignores)."""
+    return kl_terms(mu, logvar).mean(axis=0)
+
+
+def pca_basis(means: np.ndarray) -> np.ndarray | None:
+    """Centre and two principal axes of latent means, stacked <float>[3, d]; ``None`` for a 2-d latent."""
+    if means.shape[1] <= 2:
+        return None
+    centre = means.mean(axis=0)
+    _, _, vt = np.linalg.svd(means - centre, full_matrices=False)
+    return np.vstack([centre, vt[:2]])
+
+
+def to_2d(means: np.ndarray, basis: np.ndarray | None) -> np.ndarray:
+    """Latent means in the plane drawn: the two dimensions themselves, or the projection on ``basis``."""
+    return means[:, :2] if basis is None else (means - basis[0]) @ basis[1:].T
+
+
+def extent(points: np.ndarray, percentile: float = 99.5, margin: float = 1.1) -> tuple[float, float]:
+    """A symmetric axis range holding all but the farthest (100 - percentile)% of points, with a margin."""
+    r = float(np.percentile(np.abs(points), percentile)) * margin
+    return -r, r
 
 
 def kl_monte_carlo(mu: np.ndarray, logvar: np.ndarray, samples: int, rng: np.random.Generator) -> np.ndarray:
@@ -270,22 +299,20 @@ def model_dir(config: VAEConfig) -> Path:
 
 def save(model: TrainedModel, folder: Path) -> Path:
     """Write the models and their record to a temporary folder, then rename it into place."""
-    tmp = folder.with_name(folder.name + ".partial")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    model.encoder.save(tmp / "encoder.keras")
-    model.decoder.save(tmp / "decoder.keras")
-    record = {
-        "config": asdict(model.config),
-        "image_shape": list(model.image_shape),
-        "history": model.history,
-        "test": model.test,
-        "seconds": model.seconds,
-    }
-    (tmp / "record.json").write_text(json.dumps(record, indent=1))
-    shutil.rmtree(folder, ignore_errors=True)
-    os.replace(tmp, folder)
-    return folder
+
+    def write(tmp: Path) -> None:
+        model.encoder.save(tmp / "encoder.keras")
+        model.decoder.save(tmp / "decoder.keras")
+        record = {
+            "config": asdict(model.config),
+            "image_shape": list(model.image_shape),
+            "history": model.history,
+            "test": model.test,
+            "seconds": model.seconds,
+        }
+        (tmp / "record.json").write_text(json.dumps(record, indent=1))
+
+    return write_folder(folder, write)
 
 
 def load(folder: Path) -> TrainedModel:
@@ -317,13 +344,15 @@ def saved_models() -> list[VAEConfig]:
     return out
 
 
-def load_or_train(config: VAEConfig, data: ImageData, progress: Progress | None = None) -> TrainedModel:
-    """The trained model for this config: from disk if a complete copy is there, else trained and saved."""
+def is_trained(config: VAEConfig) -> bool:
+    return (model_dir(config) / "record.json").exists()
+
+
+def load_or_train(config: VAEConfig, data: ImageData | None = None, progress: Progress | None = None) -> TrainedModel:
+    """The trained model for this config: from disk if a complete copy is there, else trained (once) and saved."""
     folder = model_dir(config)
-    try:
-        return load(folder)
-    except (OSError, ValueError, KeyError, TypeError):
-        pass
-    model = train(config, data, progress)
-    save(model, folder)
-    return model
+
+    def build() -> None:
+        save(train(config, data if data is not None else load_images(config.data), progress), folder)
+
+    return load_or_build(f"vae-{config.key}", lambda: is_trained(config), build, lambda: load(folder))

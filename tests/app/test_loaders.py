@@ -1,30 +1,35 @@
-"""A probe retrained under the same id must not be served from caches of its old weights."""
+"""A probe retrained under the same id must not be served from caches of its old weights, and only its entries
+go stale (other models and other users' results stay cached)."""
 
 from __future__ import annotations
 
-import streamlit as st
-
 from core.perturbed_masking import probe as probe_training
-from ui import models
+from ui import loaders
 
 
-def test_caches_cleared_once_when_a_probe_is_retrained(monkeypatch):
-    revisions = {"probe-zh-x": 1, "probe-en-y": 5}
+def test_a_retrained_probe_misses_the_cache_and_other_models_keep_theirs(monkeypatch):
+    revisions = {"probe-zh-x": 1, "e5-multilingual": 0}
+    loads = []
     monkeypatch.setattr(probe_training, "probe_revision", lambda pid: revisions[pid])
-    monkeypatch.setattr(models, "_probe_revisions", {})
-    calls = []
-
-    @st.cache_data
-    def cached(x):
-        calls.append(x)
-        return x
-
-    cached(1)
-    assert models.forget_retrained_probes(list(revisions)) is False  # first sight: nothing was stale
-    cached(1)
-    assert calls == [1]
+    monkeypatch.setattr(loaders, "load_encoder", lambda model_id: loads.append(model_id) or object())
+    loaders._encoder.clear()
+    first_probe, first_e5 = loaders.encoder("probe-zh-x"), loaders.encoder("e5-multilingual")
+    assert loaders.encoder("probe-zh-x") is first_probe and loads == ["probe-zh-x", "e5-multilingual"]
     revisions["probe-zh-x"] = 2  # new weights under the same id
-    assert models.forget_retrained_probes(list(revisions)) is True
-    cached(1)
-    assert calls == [1, 1]  # recomputed for the new weights
-    assert models.forget_retrained_probes(list(revisions)) is False  # once only
+    assert loaders.encoder("probe-zh-x") is not first_probe
+    assert loaders.encoder("e5-multilingual") is first_e5  # untouched
+    assert loads == ["probe-zh-x", "e5-multilingual", "probe-zh-x"]
+    loaders._encoder.clear()
+
+
+def test_results_are_keyed_by_the_revision(monkeypatch):
+    revisions = {"probe-zh-x": 1}
+    calls = []
+    monkeypatch.setattr(probe_training, "probe_revision", lambda pid: revisions[pid])
+    monkeypatch.setattr(loaders, "encoder", lambda model_id: model_id)
+    monkeypatch.setattr(loaders, "analyse", lambda enc, text, **kw: calls.append((enc, text)) or len(calls))
+    loaders._analysis.clear()
+    assert loaders.analysis("probe-zh-x", "s", "euclidean") == loaders.analysis("probe-zh-x", "s", "euclidean") == 1
+    revisions["probe-zh-x"] = 2
+    assert loaders.analysis("probe-zh-x", "s", "euclidean") == 2
+    loaders._analysis.clear()

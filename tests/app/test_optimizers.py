@@ -6,8 +6,9 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
+from core.optimizers import jobs as opt_jobs
 from core.optimizers import runs
-from tests.helpers import TIMEOUT, texts
+from tests.helpers import TIMEOUT, prepare_now, texts
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGE = str(ROOT / "pages" / "optimizers.py")
@@ -65,6 +66,11 @@ def test_training_runs_on_request_and_replays(monkeypatch):
     assert not at.exception, at.exception
     assert "Not run yet" in texts(at)
     at.button(key="opt.run").click().run()
+    assert not at.exception, at.exception
+    prep = opt_jobs.comparison("reviews", 1, 1)
+    assert "queued" in texts(at) and not any("Held-out accuracy per epoch" in s for s in specs(at))
+    prepare_now(prep)  # the worker's part, here
+    at.run()
     assert not at.exception, at.exception
     titles = specs(at)
     assert any("Held-out accuracy per epoch" in s for s in titles)

@@ -8,7 +8,8 @@ from streamlit.testing.v1 import AppTest
 
 from core.lab import store
 from core.perturbed_masking.figures import word_positions
-from tests.helpers import TIMEOUT, texts
+from tests.conftest import build_tiny_bert
+from tests.helpers import TIMEOUT, prepare_now, texts
 
 ROOT = Path(__file__).resolve().parents[2]
 PM_PAGE = str(ROOT / "pages" / "perturbed_masking.py")
@@ -164,7 +165,32 @@ def test_csv_upload_with_a_chosen_column_becomes_a_corpus(tiny_bert_dir):
     assert saved.name == "reviews.csv" and saved.n_items == 2 and saved.params["column"] == "body"
 
 
+def zh_ready(tiny_bert_dir, corpus=None) -> None:
+    """Run the calibration the Chinese view queued, as the worker would (once per encoder and corpus)."""
+    from core.perturbed_masking import jobs as pm_jobs
+
+    prep = pm_jobs.calibration(str(tiny_bert_dir), corpus)
+    if not prep.ready():
+        prepare_now(prep)
+
+
+def test_chinese_view_waits_for_its_calibration_job(tiny_bert_dir, tmp_path):
+    from core.lab import jobs
+    from core.perturbed_masking import jobs as pm_jobs
+
+    other = build_tiny_bert(tmp_path / "never-calibrated", seed=3)
+    at = pm_app(other, lang="zh", s="我爱北京天安门。").run()
+    assert not at.exception, at.exception
+    prep = pm_jobs.calibration(str(other))
+    job = jobs.latest(prep.kind, prep.params)
+    assert job.status == "queued" and f"(job {job.id}): queued" in texts(at)
+    assert not at.metric and not at.get("plotly_chart")  # nothing computed in the visitor's run
+    jobs.cancel(job.id)
+
+
 def test_chinese_segmentation_view(tiny_bert_dir):
+    pm_app(tiny_bert_dir, lang="zh", s="我爱北京天安门，今天人民很好。").run()
+    zh_ready(tiny_bert_dir)
     at = pm_app(tiny_bert_dir, lang="zh", s="我爱北京天安门，今天人民很好。").run()
     assert not at.exception, at.exception
     labels = [m.label for m in at.metric]
@@ -188,12 +214,19 @@ def test_chinese_segmentation_view(tiny_bert_dir):
 def test_chinese_statistics_from_an_uploaded_corpus(tiny_bert_dir):
     from core.data.peoples_daily import raw_training_text
 
+    zh_ready(tiny_bert_dir)
     at = pm_app(tiny_bert_dir, lang="zh", s="我爱北京天安门。").run()
     at.file_uploader(key="pm.zh.corpus").upload("small.txt", "太少了".encode(), "text/plain")
     at.run()
     assert not at.exception and any("needs at least 20,000" in e.value for e in at.error)
     corpus = "\n".join(raw_training_text()[:1500]).encode()
     at.file_uploader(key="pm.zh.corpus").upload("news.txt", corpus, "text/plain")
+    at.run()
+    assert not at.exception, at.exception
+    assert "(character statistics of upload-news-" in texts(at)  # its own statistics, prepared by the worker
+    from core.lab.textinput import raw_corpus_from_upload
+
+    zh_ready(tiny_bert_dir, raw_corpus_from_upload("news.txt", corpus)[1])
     at.run()
     assert not at.exception, at.exception
     assert any("Counting from news\\.txt" in c.value for c in at.caption)
@@ -261,3 +294,28 @@ def test_probe_panel_follows_a_running_job_and_shows_trained_curves(monkeypatch)
     finally:
         jobs.cancel(job_id)
         jobs._update(job_id, status="cancelled")
+
+
+def test_several_chinese_lines_make_a_saved_corpus_that_reopens_from_its_link(tiny_bert_dir):
+    zh_ready(tiny_bert_dir)
+    lines = ["我爱北京天安门。", "今天人民很好。", "中国的人民爱北京。"]
+    at = pm_app(tiny_bert_dir, lang="zh").run()
+    at = submit(at, "\n".join(lines))
+    assert not at.exception, at.exception
+    corpus_id = at.query_params["corpus"]
+    saved = store.get(corpus_id)
+    assert saved.params["lang"] == "zh" and saved.n_items == 3 and saved.name.startswith("我爱北京天安门")
+    table = at.dataframe[0].value
+    assert list(table["sentence"]) == lines
+    assert all("".join(w.split(" / ")) == line for w, line in zip(table["words"], lines, strict=True))
+    assert 0 <= saved.summary["jieba_f1"] <= 100
+    # The link alone (no lang=) reopens it in Chinese, on the row it names.
+    again = AppTest.from_file(PM_PAGE, default_timeout=TIMEOUT)
+    again.query_params.update({"corpus": corpus_id, "row": "1", "model": str(tiny_bert_dir)})
+    again.run()
+    assert not again.exception, again.exception
+    assert again.radio(key="pm.lang").value == "zh" and "Line 2" in [s.value for s in again.subheader]
+    assert any(m.label == "Agreement with jieba (F1)" for m in again.metric)
+    home = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=TIMEOUT).run()
+    assert f"corpus={corpus_id}&lang=zh" in texts(home)
+    store.delete(corpus_id)

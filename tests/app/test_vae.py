@@ -6,14 +6,51 @@ from pathlib import Path
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
+from core.vae import jobs as vae_jobs
+from core.vae.model import VAEConfig
+from tests.helpers import prepare_now, texts
+
 ROOT = Path(__file__).resolve().parents[2]
 PAGE = str(ROOT / "pages" / "vae.py")
+
+
+def shown_config(at: AppTest) -> VAEConfig:
+    """The config the sidebar holds (after the page clamped the link's values)."""
+    return VAEConfig(
+        data="digits",
+        epochs=int(at.number_input(key="vae.epochs").value),
+        latent=int(at.number_input(key="vae.latent").value),
+        beta=float(at.number_input(key="vae.beta").value),
+    )
 
 
 def vae_app(**params) -> AppTest:
     at = AppTest.from_file(PAGE, default_timeout=300)
     at.query_params.update({"data": "digits", "epochs": "1", **params})
-    return at.run()
+    at.run()
+    prep = vae_jobs.pair(shown_config(at))
+    if not prep.ready():  # the page queued the pair for the worker: run it here, as the worker would
+        assert "Preparing the VAE and its autoencoder twin" in texts(at), texts(at)
+        assert not at.get("plotly_chart")  # nothing drawn from a model that is not there
+        prepare_now(prep)
+        at.run()
+    return at
+
+
+def test_page_never_trains_in_the_visitors_run_and_shows_the_job():
+    from core.lab import jobs
+
+    at = AppTest.from_file(PAGE, default_timeout=300)
+    at.query_params.update({"data": "digits", "epochs": "3"})
+    at.run()
+    assert not at.exception, at.exception
+    prep = vae_jobs.pair(VAEConfig(data="digits", epochs=3))
+    job = jobs.latest(prep.kind, prep.params)
+    assert job is not None and job.status == "queued" and not prep.ready()
+    assert f"(job {job.id}): queued" in texts(at) and not at.get("plotly_chart")
+    at.run()  # a rerun does not queue it twice
+    assert jobs.latest(prep.kind, prep.params).id == job.id
+    jobs.cancel(job.id)
 
 
 def test_page_trains_and_shows_both_latent_spaces():
@@ -66,6 +103,8 @@ def test_a_trained_model_can_be_reopened():
     at = vae_app()
     at.number_input(key="vae.epochs").set_value(2).run()
     assert not at.exception
+    prepare_now(vae_jobs.pair(VAEConfig(data="digits", epochs=2)))
+    at.run()
     options = at.selectbox(key="vae.trained").options
     first = next(o for o in options if o.startswith("digits-vae-mlp-l2-e1-"))
     at.selectbox(key="vae.trained").set_value(first).run()

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -21,37 +18,25 @@ SENTENCE = "The old man who lived by the sea caught a huge fish yesterday ."
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium is not installed")
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+@contextlib.contextmanager
+def serving(home: Path):
+    """``python -m ui.serve`` (what ``make run`` starts) on a free port with this lab home; yields its URL."""
+    from ui.serve import background_server
+
+    try:
+        with background_server({"KEXUE_LAB_HOME": str(home), "HF_HUB_OFFLINE": "1"}) as (url, _pid):
+            yield url
+    except RuntimeError as exc:
+        pytest.fail(str(exc))
 
 
 @pytest.fixture(scope="module")
 def server(session_home):
-    port = free_port()
-    env = {**os.environ, "KEXUE_LAB_HOME": str(session_home), "HF_HUB_OFFLINE": "1"}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "ui.serve", "--server.port", str(port), "--server.headless", "true"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).status == 200:
-                break
-        except OSError:
-            time.sleep(0.5)
-    else:
-        proc.kill()
-        pytest.fail("the dashboard did not start within 60 s")
-    yield url
-    proc.terminate()
-    proc.wait(timeout=20)
+    from core.models.registry import e5_folder
+
+    e5_folder()  # the worker's first job on a real server (the suite keeps the worker off)
+    with serving(session_home) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -139,15 +124,24 @@ def test_chinese_segmentation_deep_link(server, browser, tiny_bert_dir):
     page.close()
 
 
-def test_vae_page_deep_link(server, browser):
-    page, body = open_and_capture(
-        browser,
-        f"{server}/vae?data=digits&epochs=1&grid=8",
-        ["text=VAE decodes the prior", "text=Training: reconstruction"],
-        "vae.png",
-        3600,
-    )
-    assert "VAE test ELBO" in body and "Page not found" not in body
+def test_vae_page_deep_link_shows_the_preparation_then_the_result_by_itself(server, browser):
+    """A config never trained: the page shows the queued job; when the worker finishes, it redraws unasked."""
+    from core.vae import jobs as vae_jobs
+    from core.vae.model import VAEConfig
+    from tests.helpers import prepare_now
+
+    prep = vae_jobs.pair(VAEConfig(data="digits", epochs=1, latent=3))
+    assert not prep.ready()
+    page = browser.new_page(viewport={"width": 1400, "height": 3600})
+    page.goto(f"{server}/vae?data=digits&epochs=1&latent=3&grid=8")
+    page.wait_for_selector("text=Preparing the VAE and its autoencoder twin", timeout=60_000)
+    prepare_now(prep)  # the worker's part (the suite keeps the real worker off), in this process
+    page.wait_for_selector("text=VAE decodes the prior", timeout=120_000)  # no reload: the status fragment reran
+    page.wait_for_selector("text=Training: reconstruction", timeout=120_000)
+    page.wait_for_timeout(1500)
+    page.screenshot(path=str(ARTIFACTS / "vae.png"), full_page=True)
+    body = page.inner_text("body")
+    assert "VAE test ELBO" in body and "Page not found" not in body and "Preparing" not in body
     assert "data=digits" in page.url and "grid=8" in page.url
     page.close()
 
@@ -187,3 +181,41 @@ def test_optimizers_deep_link(server, browser):
     assert "Page not found" not in body and "Lookahead(Adam, k=5, alpha=0.5)" in body
     assert "function=himmelblau" in page.url
     page.close()
+
+
+FRESH_PAGES = {
+    # url path: text that must show within 10 s on a fresh lab home (a result, or what is being prepared)
+    "": "Saved analyses",
+    "perturbed-masking": "Preparing the e5-multilingual encoder",
+    "perturbed-masking?lang=zh": "Preparing Chinese segmentation for e5-multilingual",
+    "integrated-gradients": "Preparing the zh-sentiment classifier",
+    "integrated-gradients?model=fashion-mnist-cnn": "Preparing the fashion-mnist-cnn classifier",
+    "optimizers": "paths up to step",
+    "vae": "Preparing the VAE and its autoencoder twin",
+}
+
+
+def test_a_fresh_lab_queues_its_defaults_and_every_page_opens_within_10_s(browser, tmp_path):
+    """`make run` on an empty home: the defaults are queued for the worker; no page trains or blocks."""
+    from core.lab import jobs, prepare
+
+    home = tmp_path / "fresh-home"
+    with serving(home) as url:
+        os.environ["KEXUE_LAB_HOME"] = str(home)  # read the fresh home's queue (the fixture restores it)
+        queued = [(j.kind, j.params) for j in reversed(jobs.list_jobs(20)) if j.status == "queued"]
+        assert queued == [(p.kind, p.params) for p in prepare.defaults()]  # in the order a visitor needs them
+        for path, expected in FRESH_PAGES.items():
+            page = browser.new_page(viewport={"width": 1400, "height": 1400})
+            started = time.time()
+            page.goto(f"{url}/{path}")
+            page.wait_for_selector(f"text={expected}", timeout=30_000)
+            took = time.time() - started
+            page.wait_for_timeout(500)
+            ARTIFACTS.mkdir(parents=True, exist_ok=True)
+            name = path.split("?")[0] or "home"
+            page.screenshot(path=str(ARTIFACTS / f"fresh-{name}{'-' + path.split('=')[-1] if '=' in path else ''}.png"))
+            body = page.inner_text("body")
+            page.close()
+            assert took < 10, f"/{path} took {took:.1f} s to show {expected!r}"
+            assert "Traceback" not in body and "Page not found" not in body
+        assert [(j.kind, j.params) for j in reversed(jobs.list_jobs(20)) if j.status == "queued"] == queued

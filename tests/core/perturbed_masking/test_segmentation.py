@@ -142,3 +142,17 @@ def test_merge_labels_and_contrast():
     assert S.merge_labels(["我", "北京", "天安门"]) == [False, True, False, True, True]
     c = S.contrast(np.array([0.0, 2.0, 0.0]))
     assert c.tolist() == [[0.0, -2.0], [2.0, 2.0], [-2.0, 0.0]]
+
+
+def test_segment_corpus_rows_and_a_pooled_jieba_score(tiny_calibration, tiny_encoder, small_stats):
+    texts = ["我爱北京天安门。", "今天人民很好。"]
+    seen = []
+    rows, summary = S.segment_corpus(
+        tiny_encoder, texts, tiny_calibration, small_stats, progress=lambda f, m: seen.append(f)
+    )
+    assert [r["text"] for r in rows] == texts and seen[-1] == 1.0
+    for row, text in zip(rows, texts, strict=True):
+        assert "".join(row["words"]) == text and row["jieba"] == S.jieba_words(text)
+        assert row["jieba_f1"] == round(S.score([row["words"]], [row["jieba"]]).f1, 1)
+    pooled = S.score([r["words"] for r in rows], [r["jieba"] for r in rows]).f1
+    assert summary == {"rule": "combined", "jieba_f1": round(pooled, 1)}

