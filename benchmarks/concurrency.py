@@ -1,24 +1,26 @@
 """Five visitors at once on the perturbed-masking page, against five times one visitor alone.
 
-A real server (``python -m ui.serve``, the worker kept off so no training
-competes) and headless Chromium. Each round opens share links of
-``/perturbed-masking?s=...&layer=5&model=e5-multilingual``, each with its own
-sentence (new words every round, so nothing comes from a cache), and times
-until each page shows its impact matrix:
+Sessions are Streamlit AppTest runs of the page in threads of this process,
+as the server runs them (one shared encoder, the lab's model lock), without a
+browser drawing on the same two cores. Each opens the share link
+``/perturbed-masking?s=...&layer=5&model=e5-multilingual`` with its own
+sentence (new words every round, so nothing comes from a cache):
 
-* solo: five links one after another; ``solo`` is their mean;
-* together: five browser contexts opened at once; ``wall`` is until the last
-  one is done, reported as ``wall / (5 x solo)`` (1.0: as fast as in turn);
+* solo: five sessions one after another; ``solo`` is their mean;
+* together: five sessions started at once; ``wall`` is until the last one is
+  done, reported as ``wall / (5 x solo)`` (1.0: as fast as taking turns);
 * both again while another process keeps one core busy;
-* closed tabs: five links opened at once and closed after two seconds; the
-  server's CPU seconds in the ten seconds after closing say whether their
-  work stopped (a few tenths of a second: it did).
+* closed tabs (a real server and headless Chromium): five links opened at
+  once and closed after three seconds; the server's CPU seconds in each five
+  seconds after closing say whether their work stopped (near zero after the
+  first slice) or went on (about 10 per slice on 2 cores for minutes).
 
 ``python -m benchmarks.concurrency``; the last line is one JSON object.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import os
@@ -36,8 +38,9 @@ WORDS = "river bridge market teacher garden winter letter doctor village station
 
 
 def sentence(round_: int, i: int) -> str:
-    a, b, c = (WORDS[(round_ * 7 + i * 3 + k) % len(WORDS)] for k in range(3))
-    return f"The old {a} near the {b} told every {c} a long story about the sea last night ."
+    """A sentence of its own for every round and visitor (the page caches analyses by text)."""
+    a, b, c = (WORDS[(i + k * 4) % len(WORDS)] for k in range(3))
+    return f"In round {round_} the old {a} near the {b} told visitor {i} a long story about the {c} ."
 
 
 def server():  # noqa: ANN201 - a context manager yielding (url, pid)
@@ -55,39 +58,40 @@ def link(url: str, text: str) -> str:
     return f"{url}/perturbed-masking?model=e5-multilingual&layer=5&s={quote(text)}"
 
 
-def visit(browser, address: str, timeout_s: float = 600) -> float:
-    context = browser.new_context(viewport={"width": 1400, "height": 1200})
-    page = context.new_page()
+def session(text: str) -> float:
+    """One visitor's page run, timed (AppTest, as the server would run it)."""
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(ROOT / "pages" / "perturbed_masking.py"), default_timeout=900)
+    at.query_params.update({"model": "e5-multilingual", "layer": "5", "s": text})
     start = time.perf_counter()
-    page.goto(address)
-    page.wait_for_selector("text=Impact matrix, layer 5", timeout=timeout_s * 1000)
+    at.run()
     took = time.perf_counter() - start
-    context.close()
+    if at.exception or not any("Impact matrix, layer 5" in c.proto.spec for c in at.get("plotly_chart")):
+        raise RuntimeError(f"the page did not draw its impact matrix: {at.exception}")
     return took
 
 
-def together(playwright_factory, addresses: list[str]) -> float:
-    """Wall time until every page is done, each visitor in its own thread, browser and context."""
-    done: list[float | BaseException] = [0.0] * len(addresses)
-    barrier = threading.Barrier(len(addresses))
+def together(texts: list[str]) -> float:
+    """Wall time until every session is done, all started at once."""
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(len(texts))
 
-    def one(i: int) -> None:
-        with playwright_factory() as browser:
-            barrier.wait()
-            try:
-                done[i] = visit(browser, addresses[i])
-            except BaseException as exc:  # noqa: BLE001 - reported below
-                done[i] = exc
+    def one(text: str) -> None:
+        barrier.wait()
+        try:
+            session(text)
+        except BaseException as exc:  # noqa: BLE001 - re-raised below
+            errors.append(exc)
 
+    threads = [threading.Thread(target=one, args=(t,)) for t in texts]
     start = time.perf_counter()
-    threads = [threading.Thread(target=one, args=(i,)) for i in range(len(addresses))]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    for d in done:
-        if isinstance(d, BaseException):
-            raise d
+    if errors:
+        raise errors[0]
     return time.perf_counter() - start
 
 
@@ -101,50 +105,60 @@ def busy_core():
         proc.wait()
 
 
-def main() -> int:
-    from playwright.sync_api import sync_playwright
+async def closed_tabs(url: str, pid: int) -> list[float]:
+    """Server CPU seconds in each 5 s after five tabs, each mid-analysis (about a minute of work), were closed."""
+    from playwright.async_api import async_playwright
 
     args = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
-
-    @contextlib.contextmanager
-    def chromium():
-        with sync_playwright() as p:
-            b = p.chromium.launch(executable_path=CHROMIUM, args=[*args, "--disable-sync"])
-            try:
-                yield b
-            finally:
-                b.close()
-
-    result: dict[str, object] = {"visitors": VISITORS, "model": "e5-multilingual"}
-    with server() as (url, pid), chromium() as browser:
-        visit(browser, link(url, "A warm-up sentence loads the encoder once ."))
-        round_ = 0
-        for label, load in (("idle", contextlib.nullcontext), ("one core busy", busy_core)):
-            with load():
-                round_ += 1
-                solo = [visit(browser, link(url, sentence(round_, i))) for i in range(VISITORS)]
-                round_ += 1
-                wall = together(chromium, [link(url, sentence(round_, i)) for i in range(VISITORS)])
-            mean = sum(solo) / len(solo)
-            result[label] = {
-                "solo_s": round(mean, 2),
-                "together_wall_s": round(wall, 2),
-                "wall_over_n_solo": round(wall / (VISITORS * mean), 2),
-            }
-            print(label, result[label], file=sys.stderr, flush=True)
-        round_ += 1
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=CHROMIUM, args=[*args, "--disable-sync"])
+        warm = await browser.new_page()
+        await warm.goto(link(url, "A warm-up sentence loads the encoder once ."))
+        await warm.wait_for_selector("text=Impact matrix, layer 5", timeout=600_000)
+        await warm.close()
+        long = " ".join(sentence(99, i).rstrip(" .") for i in range(3)) + " ."  # ~55 words: about a minute
         contexts = []
         for i in range(VISITORS):
-            ctx = browser.new_context()
-            ctx.new_page().goto(link(url, sentence(round_, i)))
+            ctx = await browser.new_context()
+            await (await ctx.new_page()).goto(link(url, f"{i} {long}"))
             contexts.append(ctx)
-        time.sleep(2.0)
+        await asyncio.sleep(3.0)
         for ctx in contexts:
-            ctx.close()
-        time.sleep(1.0)
-        before = cpu_seconds(pid)
-        time.sleep(10.0)
-        result["closed_tabs_server_cpu_s_in_10_s"] = round(cpu_seconds(pid) - before, 2)
+            await ctx.close()
+        slices = []
+        for _ in range(4):  # CPU seconds in each 5 s after closing: work that stopped leaves only the first
+            before = cpu_seconds(pid)
+            await asyncio.sleep(5.0)
+            slices.append(round(cpu_seconds(pid) - before, 2))
+        await browser.close()
+    return slices
+
+
+def main() -> int:
+    import streamlit as st
+
+    from core.perturbed_masking.reference import split_words
+
+    split_words("Load spaCy once .")
+    session("A warm-up sentence loads the encoder once .")
+    result: dict[str, object] = {"visitors": VISITORS, "model": "e5-multilingual", "cores": os.cpu_count()}
+    round_ = 0
+    for label, load in (("idle", contextlib.nullcontext), ("one core busy", busy_core)):
+        with load():
+            round_ += 1
+            solo = [session(sentence(round_, i)) for i in range(VISITORS)]
+            round_ += 1
+            wall = together([sentence(round_, i) for i in range(VISITORS)])
+        mean = sum(solo) / len(solo)
+        result[label] = {
+            "solo_s": round(mean, 2),
+            "together_wall_s": round(wall, 2),
+            "wall_over_n_solo": round(wall / (VISITORS * mean), 2),
+        }
+        print(label, result[label], file=sys.stderr, flush=True)
+    st.cache_data.clear()
+    with server() as (url, pid):
+        result["closed_tabs_server_cpu_s_per_5_s"] = asyncio.run(closed_tabs(url, pid))
     print(json.dumps(result))
     return 0
 

@@ -3,7 +3,7 @@
 A page never trains in a visitor's script run. It asks :func:`ready` for the
 artifact it needs: ``True`` when it is on disk; otherwise the job preparing it
 is queued (once, shared by every session), and a small fragment shows the job's
-live progress and time left, refreshing itself every two seconds and rerunning
+live progress and time left, refreshing itself every three seconds and rerunning
 the page when the artifact is ready.
 """
 
@@ -16,7 +16,7 @@ import streamlit as st
 from core.lab import jobs, prepare
 from core.lab.prepare import Preparation
 
-REFRESH_SECONDS = 2.0
+REFRESH_SECONDS = 3.0  # a fragment rerun greys the status box for a moment: not too often
 
 
 def time_left(job: jobs.Job, now: float | None = None) -> str:

@@ -35,7 +35,7 @@ from core.lab.techniques import PACKAGES
 
 ACTIVE = ("queued", "running")
 PROGRESS_EVERY = 3.0  # seconds between progress writes
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]  # the project root: the worker runs `python -m core` from it
 
 
 @dataclass(frozen=True)
@@ -372,13 +372,14 @@ def worker_log() -> Path:
     return lab_home() / "logs" / "worker.log"
 
 
-def start_worker() -> None:
+def start_worker() -> subprocess.Popen | None:
     """Launch ``python -m core worker`` in its own session (it exits at once if a worker is already running).
 
-    ``KEXUE_LAB_WORKER=off`` leaves queued jobs queued (the tests run them in their own process).
+    ``KEXUE_LAB_WORKER=off`` leaves queued jobs queued (the tests run them in their own process) and returns
+    ``None``.
     """
     if os.environ.get("KEXUE_LAB_WORKER") == "off":
-        return
+        return None
     log = worker_log()
     log.parent.mkdir(parents=True, exist_ok=True)
     env = {
@@ -387,7 +388,7 @@ def start_worker() -> None:
         "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH", "")])),
     }
     with open(log, "a") as fh:
-        subprocess.Popen(
+        return subprocess.Popen(
             [sys.executable, "-m", "core", "worker"],
             cwd=ROOT,
             env=env,

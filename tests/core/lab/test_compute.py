@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 
@@ -71,3 +72,27 @@ def test_reentrant_and_without_a_check_nothing_is_cancelled():
     with lock, lock:
         pass
     assert not compute.stop_requested()
+
+
+def test_core_share_counts_other_processes_not_this_one(monkeypatch):
+    share = compute.CoreShare()
+    share.cores = 2
+    tick = os.sysconf("SC_CLK_TCK")
+    samples = iter(
+        [
+            (0.0, 0.0, 0.0),
+            (1.0, 2.0 * tick, 2.0 * tick),  # both cores busy, all of it this process: nothing else runs
+            (2.0, 4.0 * tick, 3.0 * tick),  # both busy, one of them another process
+            (2.5, 5.0 * tick, 3.5 * tick),  # within a second of the last sample: the last answer stands
+            (3.0, 6.0 * tick, 3.0 * tick + 0.5 * tick),  # 1.5 cores of others: at least one thread
+        ]
+    )
+    monkeypatch.setattr(share, "_sample", lambda: next(samples))
+    assert [share.threads() for _ in range(5)] == [2, 2, 1, 1, 1]
+
+
+def test_core_share_reads_this_machine():
+    share = compute.CoreShare()
+    assert share.threads() == share.cores  # the first sample has nothing to compare with
+    time.sleep(1.05)
+    assert 1 <= share.threads() <= share.cores

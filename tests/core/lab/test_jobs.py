@@ -104,3 +104,20 @@ def test_time_left_from_progress():
     assert time_left(job, now=100.0 + 120) == "about 6 min left"
     assert time_left(job, now=100.0 + 8) == "about 25 s left"
     assert time_left(jobs.Job(1, "k", {}, "queued", 0.0, None, None, 0.0, "", None, None, False)) == ""
+
+
+def test_the_worker_process_starts_from_any_folder_and_runs_a_real_job(tmp_path, monkeypatch):
+    """start_worker launches `python -m core worker` (what make run and the pages do) and it trains a tiny VAE."""
+    from core.vae import jobs as vae_jobs
+    from core.vae.model import VAEConfig
+
+    monkeypatch.setenv("KEXUE_LAB_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("KEXUE_LAB_WORKER", raising=False)
+    monkeypatch.chdir(tmp_path)  # the server's working folder does not matter
+    prep = vae_jobs.pair(VAEConfig(data="digits", epochs=1, max_train=300))
+    job = prepare.ensure(prep, start_worker=False)
+    proc = jobs.start_worker()
+    assert proc.wait(timeout=300) == 0, jobs.worker_log().read_text()[-2000:]
+    done = jobs.get(job.id)
+    assert done.status == "done", (done.error, jobs.worker_log().read_text()[-2000:])
+    assert prep.ready() and done.progress == 1.0 and set(done.result["test"]) == {"vae", "ae"}
