@@ -55,8 +55,8 @@ def ensure(prep: Preparation, start_worker: bool = True) -> jobs.Job | None:
     job = jobs.latest(prep.kind, prep.params)
     if job is None or job.status in ("cancelled", "done"):  # done but gone: the home was cleared meanwhile
         job = jobs.get(jobs.submit(prep.kind, prep.params))
-    if start_worker and job.status == "queued" and not jobs.worker_running():
-        jobs.start_worker()
+    if start_worker and job.status in jobs.ACTIVE and not jobs.worker_running():
+        jobs.start_worker()  # nobody works the queue (a restart, a killed worker): a new one requeues and resumes
     return job
 
 

@@ -121,3 +121,13 @@ def test_the_worker_process_starts_from_any_folder_and_runs_a_real_job(tmp_path,
     done = jobs.get(job.id)
     assert done.status == "done", (done.error, jobs.worker_log().read_text()[-2000:])
     assert prep.ready() and done.progress == 1.0 and set(done.result["test"]) == {"vae", "ae"}
+
+
+def test_a_job_left_running_by_a_dead_worker_gets_a_new_worker(echo_kind, monkeypatch):
+    started = []
+    monkeypatch.setattr(jobs, "start_worker", lambda: started.append(True))
+    prep = Preparation("test-echo", {"x": "orphan"}, "an orphan", lambda: False)
+    job_id = jobs.submit(prep.kind, prep.params)
+    jobs._update(job_id, status="running", pid=2**22 + 12345)  # no such process
+    assert prepare.ensure(prep).id == job_id and started == [True]
+    assert jobs.run_worker() and jobs.get(job_id).status == "done"  # requeued, then run
