@@ -11,12 +11,13 @@ OTHER = "Other: Hugging Face id or local folder"
 
 
 def load_or_error(model_id: str) -> Encoder | None:
-    """Load with a spinner; show a user-facing error instead of raising. The default encoder is converted by
-    the lab's worker: until it is, show that job's status and return None."""
+    """Load with a spinner; show a user-facing error instead of raising. An encoder the lab's worker prepares
+    (e5's conversion) shows that job's status until it is ready, and returns None meanwhile."""
     from core.perturbed_masking import jobs as pm_jobs
     from ui import preparing
 
-    if model_id == "e5-multilingual" and not preparing.ready(pm_jobs.converted_encoder(), "encoder.prepare"):
+    prep = pm_jobs.encoder_preparation(model_id)
+    if prep is not None and not preparing.ready(prep, "encoder.prepare"):
         return None
     try:
         with st.spinner(f"Loading {model_id} (the first time converts or reads it from disk)..."):

