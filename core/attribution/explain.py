@@ -21,6 +21,7 @@ import numpy as np
 from core.attribution import ig as A
 from core.attribution.classifiers import ImageClassifier, TextClassifier, TokenizedText
 from core.lab.errors import BadArgument
+from core.lab.messages import msg
 from core.lab.progress import Progress
 
 
@@ -76,7 +77,9 @@ class Explanation:
 def _methods(methods: Sequence[str]) -> list[str]:
     bad = [m for m in methods if m not in A.METHODS]
     if bad or not methods:
-        raise BadArgument(f"methods must be among {', '.join(A.METHODS)}, not {', '.join(bad) or 'none'}")
+        raise BadArgument(
+            "methods must be among {methods}, not {value}", methods=", ".join(A.METHODS), value=", ".join(bad) or "none"
+        )
     return list(methods)
 
 
@@ -84,7 +87,7 @@ def _label(label: int | None, probabilities: np.ndarray, names: Sequence[str]) -
     if label is None:
         return int(np.argmax(probabilities))
     if not 0 <= label < len(names):
-        raise BadArgument(f"the label must be between 0 and {len(names) - 1}, not {label}")
+        raise BadArgument("the label must be between 0 and {n_names}, not {label}", n_names=len(names) - 1, label=label)
     return int(label)
 
 
@@ -223,7 +226,7 @@ def corpus_rows(
             }
         )
         if progress:
-            progress((i + 1) / len(texts), f"Explained {i + 1} of {len(texts)} sentences")
+            progress((i + 1) / len(texts), msg("Explained {i} of {n_texts} sentences", i=i + 1, n_texts=len(texts)))
     return rows
 
 

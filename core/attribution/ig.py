@@ -31,12 +31,6 @@ from core.lab.errors import BadArgument
 
 RULES = ("gauss-legendre", "trapezoid", "midpoint", "left", "right")
 METHODS = ("ig", "blog", "gradient", "grad-x-input")
-METHOD_LABELS = {
-    "ig": "Integrated gradients",
-    "blog": "Su's variant (blog, kexue.fm 7533)",
-    "gradient": "Gradient",
-    "grad-x-input": "Gradient x input",
-}
 DEFAULT_STEPS = 50
 BLOG_STEPS = 20
 MAX_STEPS = 1000
@@ -48,9 +42,11 @@ MAX_STEPS = 1000
 def path_alphas(steps: int, rule: str = "gauss-legendre") -> tuple[np.ndarray, np.ndarray]:
     """Nodes a_k in [0, 1] and weights w_k of an m-point rule for the integral over a."""
     if rule not in RULES:
-        raise BadArgument(f"the integration rule must be one of {', '.join(RULES)}, not {rule!r}")
+        raise BadArgument(
+            "the integration rule must be one of {rules}, not {rule!r}", rules=", ".join(RULES), rule=rule
+        )
     if not 1 <= steps <= MAX_STEPS:
-        raise BadArgument(f"steps must be between 1 and {MAX_STEPS}, not {steps}")
+        raise BadArgument("steps must be between 1 and {max_steps}, not {steps}", max_steps=MAX_STEPS, steps=steps)
     m = steps
     if rule == "gauss-legendre":
         nodes, weights = np.polynomial.legendre.leggauss(m)
@@ -121,7 +117,9 @@ def _as_baselines(x: np.ndarray, baseline: np.ndarray) -> np.ndarray:
     if baseline.shape == x.shape:
         return baseline[None]
     if baseline.shape[1:] != x.shape:
-        raise BadArgument(f"baseline shape {baseline.shape} does not fit input shape {x.shape}")
+        raise BadArgument(
+            "baseline shape {shape} does not fit input shape {shape2}", shape=baseline.shape, shape2=x.shape
+        )
     return baseline
 
 
@@ -269,7 +267,7 @@ def attribute(
         return blog_variant(target, x, steps)
     if method in ("gradient", "grad-x-input"):
         return gradient(target, x, baseline, method == "grad-x-input", baseline_name)
-    raise BadArgument(f"method must be one of {', '.join(METHODS)}, not {method!r}")
+    raise BadArgument("method must be one of {methods}, not {method!r}", methods=", ".join(METHODS), method=method)
 
 
 # Reductions --------------------------------------------------------------------------
@@ -293,7 +291,11 @@ def token_scores(
     tokens) before normalising.
     """
     if reduction not in REDUCTIONS:
-        raise BadArgument(f"reduction must be one of {', '.join(REDUCTIONS)}, not {reduction!r}")
+        raise BadArgument(
+            "reduction must be one of {reductions}, not {reduction!r}",
+            reductions=", ".join(REDUCTIONS),
+            reduction=reduction,
+        )
     s = np.asarray(attribution.scores, np.float64)
     if keep is not None:
         s = s[keep]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from core.lab.jobs import JobContext, register
+from core.lab.messages import msg
 from core.lab.prepare import Preparation
 
 ORDER = {"zh-sentiment": 10, "fashion-mnist-cnn": 40, "en-sentiment": 50}
@@ -16,7 +17,7 @@ def classifier(model_id: str) -> Preparation:
     return Preparation(
         "train-classifier",
         {"model": model_id},
-        f"the {model_id} classifier",
+        msg("the {model_id} classifier", model_id=model_id),
         lambda: is_trained(model_id),
         order=ORDER.get(model_id, 60),
     )
@@ -27,7 +28,7 @@ def _train(params: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
 
     clf = load_classifier(params["model"], ctx.progress)
     record = clf.record
-    return {"message": f"trained {params['model']}", "accuracy": record.accuracy if record else None}
+    return {"message": msg("trained {model}", model=params["model"]), "accuracy": record.accuracy if record else None}
 
 
 def defaults() -> list[Preparation]:

@@ -75,7 +75,7 @@ class FunctionTarget(Target):
 
 def _check_output(output: str) -> None:
     if output not in OUTPUTS:
-        raise BadArgument(f"output must be one of {', '.join(OUTPUTS)}, not {output!r}")
+        raise BadArgument("output must be one of {outputs}, not {output!r}", outputs=", ".join(OUTPUTS), output=output)
 
 
 class TorchTarget(Target):

@@ -8,7 +8,7 @@ import time
 from typing import NoReturn
 
 from core.lab.errors import LabError
-from core.lab.textinput import from_path, from_text
+from core.lab.textinput import SENTENCE, from_path, from_text
 
 EXIT_BAD_INPUT = 2
 
@@ -29,7 +29,7 @@ def sentences(args: argparse.Namespace) -> list[str]:
         return list(from_path(args.input).sentences)
     if args.sentence is None:
         raise CliError("give a sentence or --input FILE")
-    return list(from_text(args.sentence, source="The sentence").sentences)
+    return list(from_text(args.sentence, source=SENTENCE).sentences)
 
 
 _last_logged = [0.0]

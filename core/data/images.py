@@ -19,19 +19,20 @@ from pathlib import Path
 import numpy as np
 
 from core.data import DataError
+from core.lab.messages import N_
 
 FASHION_DIR = Path(os.environ.get("KEXUE_FASHION_MNIST", "/usr/share/datasets/fashion-mnist"))
-FASHION_CLASSES = (
-    "T-shirt/top",
-    "Trouser",
-    "Pullover",
-    "Dress",
-    "Coat",
-    "Sandal",
-    "Shirt",
-    "Sneaker",
-    "Bag",
-    "Ankle boot",
+FASHION_CLASSES = (  # N_: shown in the reader's language, kept in English as data
+    N_("T-shirt/top"),
+    N_("Trouser"),
+    N_("Pullover"),
+    N_("Dress"),
+    N_("Coat"),
+    N_("Sandal"),
+    N_("Shirt"),
+    N_("Sneaker"),
+    N_("Bag"),
+    N_("Ankle boot"),
 )
 DATASETS = ("fashion-mnist", "mnist", "digits")
 
@@ -62,7 +63,7 @@ def read_idx(path: Path) -> np.ndarray:
         return np.frombuffer(data, np.uint8, count * rows * cols, 16).reshape(count, rows, cols)
     if magic == 2049:
         return np.frombuffer(data, np.uint8, count, 8)
-    raise DataError(f"{path} is not an idx file (magic {magic})")
+    raise DataError("{path} is not an idx file (magic {magic})", path=path, magic=magic)
 
 
 def _fashion() -> ImageData:
@@ -94,8 +95,10 @@ def _keras_download(name: str):
         return getattr(keras.datasets, name).load_data()
     except Exception as exc:  # noqa: BLE001 - any download failure gets the same advice
         raise DataError(
-            f"{name} is not installed here and could not be downloaded ({type(exc).__name__}). Offline, use "
-            "fashion-mnist (apt-get install dataset-fashion-mnist) or digits."
+            "{name} is not installed here and could not be downloaded ({name2}). Offline, use fashion-mnist (apt-get "
+            "install dataset-fashion-mnist) or digits.",
+            name=name,
+            name2=type(exc).__name__,
         ) from exc
 
 
@@ -129,7 +132,7 @@ def load_images(name: str = "fashion-mnist") -> ImageData:
             y_te.astype(int),
             tuple(str(i) for i in range(10)),
         )
-    raise DataError(f"unknown data set {name!r}; choose one of {', '.join(DATASETS)}")
+    raise DataError("unknown data set {name!r}; choose one of {datasets}", name=name, datasets=", ".join(DATASETS))
 
 
 def default_dataset() -> str:
@@ -152,13 +155,23 @@ def image_from_bytes(name: str, data: bytes, shape: tuple[int, int]) -> np.ndarr
 
     if len(data) > MAX_IMAGE_BYTES:
         limit = MAX_IMAGE_BYTES / 1e6
-        raise DataError(f"{name} is {len(data) / 1e6:.1f} MB; images up to {limit:.0f} MB are accepted.")
+        raise DataError(
+            "{name} is {n_data:.1f} MB; images up to {limit:.0f} MB are accepted.",
+            name=name,
+            n_data=len(data) / 1e6,
+            limit=limit,
+        )
     try:
         with Image.open(io.BytesIO(data)) as img:
             if img.width * img.height > MAX_PIXELS:
-                raise DataError(f"{name} is {img.width} x {img.height} pixels; that is too large to read.")
+                raise DataError(
+                    "{name} is {width} x {height} pixels; that is too large to read.",
+                    name=name,
+                    width=img.width,
+                    height=img.height,
+                )
             gray = img.convert("L").resize((shape[1], shape[0]), Image.Resampling.LANCZOS)
     except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as exc:
-        raise DataError(f"{name} is not an image the lab can read (PNG, JPEG, GIF, BMP, WebP).") from exc
+        raise DataError("{name} is not an image the lab can read (PNG, JPEG, GIF, BMP, WebP).", name=name) from exc
     x = np.asarray(gray, np.float32) / 255.0
     return 1.0 - x if x.mean() > 0.5 else x

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from core.data import DataError
 from core.lab.artifacts import atomic_write
+from core.lab.messages import msg
 from core.lab.paths import lab_home
 
 VERSION = "3.3.2"
@@ -39,7 +40,7 @@ def fetch(progress: Callable[[float, str], None] | None = None) -> Path:
     if all((folder / name).exists() for name in COLLECTIONS.values()):
         return folder
     if progress:
-        progress(0.1, f"Fetching vaderSentiment {VERSION}'s source distribution from PyPI (once)")
+        progress(0.1, msg("Fetching vaderSentiment {version}'s source distribution from PyPI (once)", version=VERSION))
     with tempfile.TemporaryDirectory() as tmp:
         cmd = [
             sys.executable,
@@ -57,7 +58,9 @@ def fetch(progress: Callable[[float, str], None] | None = None) -> Path:
         try:
             subprocess.run(cmd, check=True, capture_output=True, timeout=180)
         except (subprocess.SubprocessError, OSError) as exc:
-            raise DataError(f"Could not fetch vaderSentiment {VERSION} from PyPI: {exc}") from exc
+            raise DataError(
+                "Could not fetch vaderSentiment {version} from PyPI: {exc}", version=VERSION, exc=exc
+            ) from exc
         sdist = next(Path(tmp).glob("vaderSentiment-*.tar.gz"))
         with tarfile.open(sdist) as outer:
             inner_member = next(m for m in outer.getmembers() if m.name.endswith("hutto_ICWSM_2014.tar.gz"))
@@ -74,7 +77,11 @@ def fetch(progress: Callable[[float, str], None] | None = None) -> Path:
 def snippets(collection: str = "nyt") -> list[tuple[float, str]]:
     """(human rating, text) pairs of one collection."""
     if collection not in COLLECTIONS:
-        raise DataError(f"unknown collection {collection!r}; choose one of {', '.join(COLLECTIONS)}")
+        raise DataError(
+            "unknown collection {collection!r}; choose one of {collections}",
+            collection=collection,
+            collections=", ".join(COLLECTIONS),
+        )
     path = fetch() / COLLECTIONS[collection]
     rows = []
     for line in path.read_text(encoding="utf-8", errors="replace").splitlines():

@@ -29,6 +29,8 @@ from pathlib import Path
 from typing import Any
 
 from core.lab import store
+from core.lab.errors import LabError
+from core.lab.messages import Message, msg
 from core.lab.paths import lab_home, try_lock
 from core.lab.progress import Progress
 from core.lab.techniques import PACKAGES
@@ -48,9 +50,9 @@ class Job:
     started: float | None
     finished: float | None
     progress: float
-    message: str
+    message: Message | str  # a Message (rendered in each visitor's language) or plain text from older rows
     result: dict[str, Any] | None
-    error: str | None
+    error: Message | str | None
     cancel: bool
 
 
@@ -68,8 +70,9 @@ class JobContext:
 class JobKind:
     """A kind of background job: ``run(params, context)`` returns the result, a JSON-able dict.
 
-    A result with ``stopped`` true means the runner honoured a cancel request and kept a checkpoint; its
-    ``message`` (when given) becomes the job's last message.
+    A result with ``stopped`` true means the runner honoured a cancel request and kept a checkpoint. Its
+    ``message`` (a :class:`~core.lab.messages.Message`, when given) becomes the job's last message and is
+    not kept in the result.
     """
 
     name: str
@@ -92,6 +95,26 @@ def kinds() -> dict[str, JobKind]:
 
 
 COLUMNS = "id, kind, params, status, created, started, finished, progress, message, result, error, cancel"
+_TAG = '{"$message"'
+
+
+def encode(message: Message | str | None) -> str | None:
+    """A job's message or error as stored: a Message as tagged JSON, so any visitor reads it in their language."""
+    if isinstance(message, Message):
+        return json.dumps({"$message": message.to_json()}, ensure_ascii=False)
+    return message
+
+
+def decode(text: str | None) -> Message | str | None:
+    if text and text.startswith(_TAG):
+        try:
+            return Message.from_json(json.loads(text)["$message"])
+        except (ValueError, KeyError, TypeError):
+            return text
+    return text
+
+
+STARTING = encode(msg("starting"))
 
 
 def _job(row: tuple) -> Job:
@@ -104,9 +127,9 @@ def _job(row: tuple) -> Job:
         row[5],
         row[6],
         row[7],
-        row[8],
+        decode(row[8]) or "",
         json.loads(row[9]) if row[9] else None,
-        row[10],
+        decode(row[10]),
         bool(row[11]),
     )
 
@@ -179,9 +202,8 @@ def cancel(job_id: int) -> str:
             raise ValueError(f"no job {job_id}")
         if row[0] == "queued":
             con.execute(
-                "UPDATE jobs SET status = 'cancelled', finished = ?, message = 'cancelled before it started'"
-                " WHERE id = ?",
-                (time.time(), job_id),
+                "UPDATE jobs SET status = 'cancelled', finished = ?, message = ? WHERE id = ?",
+                (time.time(), encode(msg("cancelled before it started")), job_id),
             )
             return "cancelled"
         if row[0] == "running":
@@ -198,8 +220,8 @@ def _claim_next() -> Job | None:
             con.execute("COMMIT")
             return None
         con.execute(
-            "UPDATE jobs SET status = 'running', started = ?, pid = ?, message = 'starting' WHERE id = ?",
-            (time.time(), os.getpid(), row[0]),
+            "UPDATE jobs SET status = 'running', started = ?, pid = ?, message = ? WHERE id = ?",
+            (time.time(), os.getpid(), STARTING, row[0]),
         )
         con.execute("COMMIT")
     return get(row[0])
@@ -216,9 +238,8 @@ def _requeue_orphans() -> int:
             p = json.loads(params)
             p["resume"] = True
             con.execute(
-                "UPDATE jobs SET status = 'queued', params = ?, message = 'requeued after its worker stopped;"
-                " resumes from its checkpoint' WHERE id = ?",
-                (json.dumps(p), job_id),
+                "UPDATE jobs SET status = 'queued', params = ?, message = ? WHERE id = ?",
+                (json.dumps(p), encode(msg("requeued after its worker stopped; resumes from its checkpoint")), job_id),
             )
             n += 1
     return n
@@ -246,16 +267,16 @@ def _cancel_requested(job_id: int) -> bool:
     return bool(row and row[0])
 
 
-def _run_job(job: Job, echo: Callable[[float, str], None] | None = None) -> None:
+def _run_job(job: Job, echo: Callable[[float, Message | str], None] | None = None) -> None:
     last = [0.0]
 
-    def progress(fraction: float, message: str) -> None:
+    def progress(fraction: float, message: Message | str) -> None:
         if echo:
             echo(fraction, message)
         now = time.time()
         if now - last[0] >= PROGRESS_EVERY or fraction >= 1.0:
             last[0] = now
-            _update(job.id, progress=float(min(max(fraction, 0.0), 1.0)), message=message)
+            _update(job.id, progress=float(min(max(fraction, 0.0), 1.0)), message=encode(message))
 
     checked = [0.0, False]
 
@@ -279,10 +300,15 @@ def _run_job(job: Job, echo: Callable[[float, str], None] | None = None) -> None
             raise ValueError(f"unknown job kind {job.kind!r}")
         result = kind.run(params, JobContext(progress, should_stop, record, resume))
     except Exception as exc:  # noqa: BLE001 - any failure is recorded on the job, the worker goes on
-        _update(job.id, status="failed", finished=time.time(), error=f"{type(exc).__name__}: {exc}", message="failed")
+        # Input the job cannot use reads in the visitor's language; anything else is a bug, shown as it is.
+        error = exc.message if isinstance(exc, LabError) else f"{type(exc).__name__}: {exc}"
+        _update(job.id, status="failed", finished=time.time(), error=encode(error), message=encode(msg("failed")))
         return
+    message = result.pop("message", None)  # a Message: the job's last line (not part of the JSON result)
     if result.get("stopped"):
-        _cancel_resumable(job.id, recorded, result.get("message", "cancelled"), result=json.dumps(result))
+        _cancel_resumable(
+            job.id, recorded, message or msg("cancelled; its checkpoint is kept"), result=json.dumps(result)
+        )
         return
     _update(
         job.id,
@@ -290,11 +316,11 @@ def _run_job(job: Job, echo: Callable[[float, str], None] | None = None) -> None
         finished=time.time(),
         progress=1.0,
         result=json.dumps(result),
-        message=result.get("message", "done"),
+        message=encode(message or msg("done")),
     )
 
 
-def run_worker(until: int | None = None, echo: Callable[[float, str], None] | None = None) -> bool:
+def run_worker(until: int | None = None, echo: Callable[[float, Message | str], None] | None = None) -> bool:
     """Work through the queue (oldest first); return False at once if another worker holds the machine.
 
     With ``until``, stop after that job finishes instead of emptying the queue. A job submitted while this
@@ -311,7 +337,7 @@ def run_worker(until: int | None = None, echo: Callable[[float, str], None] | No
                 if job is None:
                     break
                 if echo and until is not None and job.id != until:
-                    echo(0.0, f"job {job.id} was queued earlier and runs first")
+                    echo(0.0, msg("job {id} was queued earlier and runs first", id=job.id))
                 _run_job(job, echo)
                 if until is not None and job.id == until:
                     return True
@@ -319,7 +345,7 @@ def run_worker(until: int | None = None, echo: Callable[[float, str], None] | No
             return True
 
 
-def run_one(job_id: int, echo: Callable[[float, str], None] | None = None) -> bool:
+def run_one(job_id: int, echo: Callable[[float, Message | str], None] | None = None) -> bool:
     """Run this queued job now, ahead of the queue, under the worker lock; False if another worker holds it."""
     with try_lock("job-worker") as mine:
         if not mine:
@@ -327,9 +353,9 @@ def run_one(job_id: int, echo: Callable[[float, str], None] | None = None) -> bo
         with store.connect() as con:
             con.execute("BEGIN IMMEDIATE")
             claimed = con.execute(
-                "UPDATE jobs SET status = 'running', started = ?, pid = ?, message = 'starting'"
+                "UPDATE jobs SET status = 'running', started = ?, pid = ?, message = ?"
                 " WHERE id = ? AND status = 'queued'",
-                (time.time(), os.getpid(), job_id),
+                (time.time(), os.getpid(), STARTING, job_id),
             ).rowcount
             con.execute("COMMIT")
         if claimed:
@@ -353,17 +379,17 @@ def mark_interrupted(job_id: int) -> None:
     job = get(job_id)
     if job is None or job.status not in ACTIVE:
         return
-    _cancel_resumable(job_id, job.params, "interrupted; its checkpoint is kept (resume with --resume)")
+    _cancel_resumable(job_id, job.params, msg("interrupted; its checkpoint is kept (resume with --resume)"))
 
 
-def _cancel_resumable(job_id: int, params: dict[str, Any], message: str, **fields: Any) -> None:
+def _cancel_resumable(job_id: int, params: dict[str, Any], message: Message, **fields: Any) -> None:
     """Cancelled, with ``resume`` set in its parameters: running it again continues from its checkpoint."""
     _update(
         job_id,
         status="cancelled",
         finished=time.time(),
         params=json.dumps({**params, "resume": True}),
-        message=message,
+        message=encode(message),
         **fields,
     )
 
@@ -399,7 +425,7 @@ def start_worker() -> subprocess.Popen | None:
         )
 
 
-def wait(job_id: int, poll: float = 2.0, echo: Callable[[float, str], None] | None = None) -> Job:
+def wait(job_id: int, poll: float = 2.0, echo: Callable[[float, Message | str], None] | None = None) -> Job:
     """Follow a job run by another worker until it ends."""
     seen = ""
     while True:
@@ -408,5 +434,5 @@ def wait(job_id: int, poll: float = 2.0, echo: Callable[[float, str], None] | No
             return job
         if echo and job.message != seen:
             seen = job.message
-            echo(job.progress, f"job {job_id} ({job.status}): {job.message}")
+            echo(job.progress, f"job {job_id} ({job.status}): {job.message}")  # the command line's English
         time.sleep(poll)

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from core.lab import jobs
+from core.lab.messages import Message
 from core.lab.techniques import PACKAGES
 
 
@@ -26,7 +27,7 @@ from core.lab.techniques import PACKAGES
 class Preparation:
     kind: str  # the job kind that builds it
     params: dict[str, Any]
-    label: str  # what is being prepared, as a person reads it ("the zh-sentiment classifier")
+    label: Message  # what is being prepared, as a person reads it ("the zh-sentiment classifier")
     ready: Callable[[], bool] = field(compare=False)
     order: int = 100  # lower: queued earlier
 

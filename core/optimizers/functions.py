@@ -13,20 +13,28 @@ from typing import Any
 
 import numpy as np
 
+from core.lab.messages import N_, Message, msg
+
 INNER = ("sgd", "momentum", "rmsprop", "adam")
-INNER_LABELS = {"sgd": "SGD", "momentum": "SGD + momentum 0.9", "rmsprop": "RMSprop", "adam": "Adam"}
+INNER_LABELS = {"sgd": "SGD", "momentum": N_("SGD + momentum 0.9"), "rmsprop": "RMSprop", "adam": "Adam"}
+
+
+def label_message(spec: str, sync_period: int = 5, slow_step_size: float = 0.5) -> Message:
+    """An optimizer's name as a message (the page shows it in the reader's language)."""
+    wrapper, _, name = spec.rpartition(":")
+    inner = msg(INNER_LABELS.get(name, name))
+    if wrapper == "lookahead":
+        return msg("Lookahead({inner}, k={k}, alpha={alpha:g})", inner=inner, k=sync_period, alpha=slow_step_size)
+    if wrapper == "lazy":
+        return msg("Lazy({inner}, sparse)", inner=inner)
+    if wrapper == "lazy-blog":
+        return msg("Lazy({inner}, blog)", inner=inner)
+    return inner
 
 
 def label(spec: str, sync_period: int = 5, slow_step_size: float = 0.5) -> str:
-    wrapper, _, name = spec.rpartition(":")
-    inner = INNER_LABELS.get(name, name)
-    if wrapper == "lookahead":
-        return f"Lookahead({inner}, k={sync_period}, alpha={slow_step_size:g})"
-    if wrapper == "lazy":
-        return f"Lazy({inner}, sparse)"
-    if wrapper == "lazy-blog":
-        return f"Lazy({inner}, blog)"
-    return inner
+    """The English name (the command line's JSON, a trajectory's label)."""
+    return str(label_message(spec, sync_period, slow_step_size))
 
 
 @dataclass(frozen=True)
@@ -69,14 +77,19 @@ def _ill(x, y):
 
 FUNCTIONS: dict[str, TestFunction] = {
     "rosenbrock": TestFunction(
-        "rosenbrock", "Rosenbrock (a curved valley)", _rosenbrock, (-1.5, 2.0), ((1.0, 1.0),), (-2.0, 2.0, -1.0, 3.0)
+        "rosenbrock",
+        N_("Rosenbrock (a curved valley)"),
+        _rosenbrock,
+        (-1.5, 2.0),
+        ((1.0, 1.0),),
+        (-2.0, 2.0, -1.0, 3.0),
     ),
     "beale": TestFunction(
-        "beale", "Beale (flat plateaus, sharp ridges)", _beale, (1.0, 1.5), ((3.0, 0.5),), (-4.5, 4.5, -4.5, 4.5)
+        "beale", N_("Beale (flat plateaus, sharp ridges)"), _beale, (1.0, 1.5), ((3.0, 0.5),), (-4.5, 4.5, -4.5, 4.5)
     ),
     "himmelblau": TestFunction(
         "himmelblau",
-        "Himmelblau (four minima)",
+        N_("Himmelblau (four minima)"),
         _himmelblau,
         (0.0, -4.0),
         ((3.0, 2.0), (-2.805118, 3.131312), (-3.779310, -3.283186), (3.584428, -1.848126)),
@@ -84,7 +97,7 @@ FUNCTIONS: dict[str, TestFunction] = {
     ),
     "rastrigin": TestFunction(
         "rastrigin",
-        "Rastrigin (many local minima)",
+        N_("Rastrigin (many local minima)"),
         _rastrigin,
         (2.2, 2.7),
         ((0.0, 0.0),),
@@ -93,7 +106,7 @@ FUNCTIONS: dict[str, TestFunction] = {
     ),
     "saddle": TestFunction(
         "saddle",
-        "Saddle x^2 + y^4/4 - y^2/2 (minima at y = +-1)",
+        N_("Saddle x^2 + y^4/4 - y^2/2 (minima at y = +-1)"),
         _saddle,
         (1.5, 1e-3),
         ((0.0, 1.0), (0.0, -1.0)),
@@ -102,7 +115,7 @@ FUNCTIONS: dict[str, TestFunction] = {
     ),
     "quadratic": TestFunction(
         "quadratic",
-        "Ill-conditioned quadratic (x^2 + 100 y^2) / 2",
+        N_("Ill-conditioned quadratic (x^2 + 100 y^2) / 2"),
         _ill,
         (-2.0, 1.0),
         ((0.0, 0.0),),

@@ -27,6 +27,7 @@ import numpy as np
 
 from core.lab.artifacts import atomic_write, load_or_build
 from core.lab.errors import BadArgument
+from core.lab.messages import msg
 from core.lab.paths import file_lock, lab_home
 from core.lab.progress import Progress
 
@@ -51,11 +52,11 @@ class RunConfig:
 
     def resolved(self) -> RunConfig:
         if self.task not in TASKS:
-            raise BadArgument(f"task must be one of {', '.join(TASKS)}, not {self.task!r}")
+            raise BadArgument("task must be one of {tasks}, not {task!r}", tasks=", ".join(TASKS), task=self.task)
         if not 1 <= self.seeds <= 10:
-            raise BadArgument(f"seeds must be between 1 and 10, not {self.seeds}")
+            raise BadArgument("seeds must be between 1 and 10, not {seeds}", seeds=self.seeds)
         if not 1 <= self.epochs <= 50:
-            raise BadArgument(f"epochs must be between 1 and 50, not {self.epochs}")
+            raise BadArgument("epochs must be between 1 and 50, not {epochs}", epochs=self.epochs)
         opts = self.optimizers or TASK_OPTIMIZERS[self.task]
         return RunConfig(
             self.task,
@@ -258,8 +259,14 @@ def run(config: RunConfig, progress: Progress | None = None) -> RunResult:
                 done += 1
                 progress(
                     done / total,
-                    f"{label(spec, config.sync_period, config.slow_step_size)}, seed {seed}: "
-                    f"epoch {epoch + 1}/{config.epochs}, accuracy {history['accuracy'][-1]:.3f}",
+                    msg(
+                        "{label}, seed {seed}: epoch {epoch}/{epochs}, accuracy {accuracy:.3f}",
+                        label=label(spec, config.sync_period, config.slow_step_size),
+                        seed=seed,
+                        epoch=epoch + 1,
+                        epochs=config.epochs,
+                        accuracy=history["accuracy"][-1],
+                    ),
                 )
             curves.setdefault(spec, []).append(history)
             step_ms.setdefault(spec, []).append(1000 * float(np.median(times[len(times) // 10 :])))

@@ -25,12 +25,14 @@ def trajectory(
     All steps run inside one compiled TensorFlow loop.
     """
     if function not in FUNCTIONS:
-        raise BadArgument(f"unknown function {function!r}; choose from {', '.join(FUNCTIONS)}")
+        raise BadArgument(
+            "unknown function {function!r}; choose from {functions}", function=function, functions=", ".join(FUNCTIONS)
+        )
     if not 1 <= steps <= MAX_STEPS:
-        raise BadArgument(f"steps must be between 1 and {MAX_STEPS}, not {steps}")
+        raise BadArgument("steps must be between 1 and {max_steps}, not {steps}", max_steps=MAX_STEPS, steps=steps)
     start = FUNCTIONS[function].start if start is None else start
     if len(start) != 2 or not all(np.isfinite(start)):
-        raise BadArgument(f"the start must be two finite numbers, not {start}")
+        raise BadArgument("the start must be two finite numbers, not {start}", start=start)
     opt = make(spec, learning_rate, sync_period, slow_step_size)
     w = keras.Variable(np.asarray(start, np.float32), name="w")
     opt.build([w])

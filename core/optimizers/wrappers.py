@@ -114,11 +114,13 @@ class Lookahead(_Wrapper):
         self, inner_optimizer: Any, sync_period: int = 5, slow_step_size: float = 0.5, name: str | None = None, **kwargs
     ):
         if kwargs:
-            raise BadArgument(f"Lookahead takes no arguments {sorted(kwargs)}; set them on the inner optimizer.")
+            raise BadArgument(
+                "Lookahead takes no arguments {sorted}; set them on the inner optimizer.", sorted=sorted(kwargs)
+            )
         if int(sync_period) < 1:
-            raise BadArgument(f"sync_period must be at least 1, not {sync_period}")
+            raise BadArgument("sync_period must be at least 1, not {sync_period}", sync_period=sync_period)
         if not 0.0 < float(slow_step_size) <= 1.0:
-            raise BadArgument(f"slow_step_size must be in (0, 1], not {slow_step_size}")
+            raise BadArgument("slow_step_size must be in (0, 1], not {slow_step_size}", slow_step_size=slow_step_size)
         super().__init__(learning_rate=0.0, name=name or "lookahead")
         self.inner_optimizer = inner_optimizer
         self.sync_period = int(sync_period)
@@ -182,13 +184,17 @@ class LazyOptimizer(_Wrapper):
         **kwargs,
     ):
         if kwargs:
-            raise BadArgument(f"LazyOptimizer takes no arguments {sorted(kwargs)}; set them on the inner optimizer.")
+            raise BadArgument(
+                "LazyOptimizer takes no arguments {sorted}; set them on the inner optimizer.", sorted=sorted(kwargs)
+            )
         if mode not in LAZY_MODES:
-            raise BadArgument(f"mode must be one of {', '.join(LAZY_MODES)}, not {mode!r}")
+            raise BadArgument(
+                "mode must be one of {lazy_modes}, not {mode!r}", lazy_modes=", ".join(LAZY_MODES), mode=mode
+            )
         if mode == "sparse" and not isinstance(inner_optimizer, (keras.optimizers.SGD, keras.optimizers.Adam)):
             raise BadArgument(
-                "the sparse mode is defined for SGD (with or without momentum) and Adam; "
-                f"use mode='blog' with {type(inner_optimizer).__name__}"
+                "the sparse mode is defined for SGD (with or without momentum) and Adam; use mode='blog' with {name}",
+                name=type(inner_optimizer).__name__,
             )
         if mode == "sparse" and isinstance(inner_optimizer, keras.optimizers.Adam) and inner_optimizer.amsgrad:
             raise BadArgument("the sparse mode does not implement AMSGrad")
@@ -294,11 +300,12 @@ def make(spec: str, learning_rate: float, sync_period: int = 5, slow_step_size: 
     wrapper, _, name = spec.rpartition(":")
     if name not in INNER:
         raise BadArgument(
-            f"unknown optimizer {name!r}; choose from {', '.join(INNER)}, optionally prefixed with "
-            "lookahead:, lazy: or lazy-blog:"
+            "unknown optimizer {name!r}; choose from {inner}, optionally prefixed with lookahead:, lazy: or lazy-blog:",
+            name=name,
+            inner=", ".join(INNER),
         )
     if not learning_rate > 0:
-        raise BadArgument(f"the learning rate must be positive, not {learning_rate}")
+        raise BadArgument("the learning rate must be positive, not {learning_rate}", learning_rate=learning_rate)
     lr = float(learning_rate)
     inner = {
         "sgd": lambda: keras.optimizers.SGD(lr),
@@ -312,4 +319,4 @@ def make(spec: str, learning_rate: float, sync_period: int = 5, slow_step_size: 
         return Lookahead(inner, sync_period, slow_step_size)
     if wrapper in ("lazy", "lazy-blog"):
         return LazyOptimizer(inner, "sparse" if wrapper == "lazy" else "blog")
-    raise BadArgument(f"unknown wrapper {wrapper!r}; use lookahead:, lazy: or lazy-blog:")
+    raise BadArgument("unknown wrapper {wrapper!r}; use lookahead:, lazy: or lazy-blog:", wrapper=wrapper)

@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from core.lab.artifacts import atomic_write
+from core.lab.messages import msg
 from core.lab.paths import lab_home
 
 MAX_N = 3  # branching entropy over 1- to 3-grams
@@ -65,7 +66,7 @@ def count_stats(
         for line in text_lines:
             counter.update(line[i : i + n] for i in range(len(line) - n + 1))
         if progress:
-            progress(n / (MAX_N + 1), f"counted {n}-grams")
+            progress(n / (MAX_N + 1), msg("counted {n}-grams", n=n))
     right: dict[str, float] = {}
     left: dict[str, float] = {}
     for n in range(2, MAX_N + 2):
@@ -135,7 +136,7 @@ def cached_stats(lines: Sequence[str], source: str, progress: Callable[[float, s
     except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ValueError, ImportError):
         pass
     if progress and any(path.parent.glob(f"{corpus_key(lines, source)}-v*.pickle")):
-        progress(0.0, "The stored character statistics are of an older format: counting them again (once)")
+        progress(0.0, msg("The stored character statistics are of an older format: counting them again (once)"))
     stats = count_stats(lines, source, progress)
     atomic_write(path, lambda p: p.write_bytes(pickle.dumps(stats, protocol=pickle.HIGHEST_PROTOCOL)))
     return stats

@@ -24,6 +24,7 @@ import numpy as np
 
 from core.lab.compute import MODEL_LOCK
 from core.lab.errors import BadArgument
+from core.lab.messages import msg
 from core.lab.progress import Progress
 from core.models.registry import Encoder
 from core.perturbed_masking.parsing import (
@@ -76,7 +77,9 @@ class ImpactResult:
 
     def layer(self, layer: int) -> np.ndarray:
         if not 0 <= layer < len(self.matrices):
-            raise BadArgument(f"layer must be between 0 and {len(self.matrices) - 1}, not {layer}")
+            raise BadArgument(
+                "layer must be between 0 and {n_matrices}, not {layer}", n_matrices=len(self.matrices) - 1, layer=layer
+            )
         return self.matrices[layer]
 
 
@@ -184,7 +187,9 @@ def pair_distance(a: np.ndarray, b: np.ndarray, distance: str) -> np.ndarray:
         na = np.linalg.norm(a, axis=-1)
         nb = np.linalg.norm(b, axis=-1)
         return 1.0 - np.sum(a * b, axis=-1) / np.maximum(na * nb, 1e-12)
-    raise BadArgument(f"unknown distance {distance!r}; choose one of {DISTANCES}")
+    raise BadArgument(
+        "unknown distance {distance!r}; choose one of {distances}", distance=distance, distances=DISTANCES
+    )
 
 
 def pair_impacts(
@@ -206,10 +211,12 @@ def pair_impacts(
         n_sequences: how many inputs went through the encoder
     """
     if distance not in DISTANCES:
-        raise BadArgument(f"unknown distance {distance!r}; choose one of {DISTANCES}")
+        raise BadArgument(
+            "unknown distance {distance!r}; choose one of {distances}", distance=distance, distances=DISTANCES
+        )
     last = encoder.n_layers if upto_layer is None else upto_layer
     if not 0 <= last <= encoder.n_layers:
-        raise BadArgument(f"layer must be between 0 and {encoder.n_layers}, not {last}")
+        raise BadArgument("layer must be between 0 and {n_layers}, not {last}", n_layers=encoder.n_layers, last=last)
     n = len(pieces.spans)
     inputs, masked = masked_inputs(pieces, encoder.mask_id, pairs)
     first = pieces.first_positions
@@ -224,7 +231,7 @@ def pair_impacts(
             gathered = np.empty((pick.shape[0], len(inputs), 2, pick.shape[-1]), np.float32)
         gathered[:, start:stop] = pick
         if progress:
-            progress(stop / len(inputs), f"{stop}/{len(inputs)} masked inputs")
+            progress(stop / len(inputs), msg("{stop}/{n_inputs} masked inputs", stop=stop, n_inputs=len(inputs)))
     assert gathered is not None
     single = gathered[:, :n, 0]  # [layers, n, hidden]: H(x \ {i})_i
     pair_rows = gathered[:, n:]  # [layers, pairs, 2, hidden]
@@ -251,7 +258,7 @@ def impact_matrices(
     last = encoder.n_layers if upto_layer is None else upto_layer
     if n == 0:
         if distance not in DISTANCES or not 0 <= last <= encoder.n_layers:
-            raise BadArgument(f"bad distance {distance!r} or layer {last}")
+            raise BadArgument("bad distance {distance!r} or layer {last}", distance=distance, last=last)
         return ImpactResult((), encoder.id, distance, np.zeros((last + 1, 0, 0), np.float32), 0)
     pairs = all_pairs(n)
     forward, backward, n_sequences = pair_impacts(
@@ -333,7 +340,9 @@ def resolve_root(analysis: SentenceAnalysis, root: str | int | None) -> int | No
         return analysis.reference.heads.index(0) + 1
     word = int(root)
     if not 1 <= word <= len(analysis.words):
-        raise BadArgument(f"root must be a word number between 1 and {len(analysis.words)}, not {word}")
+        raise BadArgument(
+            "root must be a word number between 1 and {n_words}, not {word}", n_words=len(analysis.words), word=word
+        )
     return word
 
 
@@ -347,7 +356,7 @@ def decode(
 ) -> TreeReport:
     """Dependency and constituency trees of one layer, and their UAS."""
     if decoder not in DECODERS:
-        raise BadArgument(f"unknown decoder {decoder!r}; choose one of {tuple(DECODERS)}")
+        raise BadArgument("unknown decoder {decoder!r}; choose one of {tuple}", decoder=decoder, tuple=tuple(DECODERS))
     matrix = analysis.impact.layer(layer)
     n = len(matrix)
     forced = resolve_root(analysis, root)

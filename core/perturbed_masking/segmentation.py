@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from core.lab.errors import BadArgument
+from core.lab.messages import msg
 from core.lab.progress import Progress
 from core.models.registry import Encoder
 from core.perturbed_masking.char_stats import CharStats
@@ -164,12 +165,6 @@ def best_threshold(
 # Rules and their calibration -------------------------------------------------
 
 RULES = ("combined", "probe", "stats", "blog")
-RULE_LABELS = {
-    "combined": "probe + statistics (calibrated)",
-    "probe": "probe alone (calibrated)",
-    "stats": "PMI + branching entropy (calibrated)",
-    "blog": "the blog's fixed threshold (d > 8, last layer)",
-}
 CALIBRATION_SENTENCES = 200
 MAX_PROBE_LAYER = 7
 CALIBRATION_FORMAT = 1
@@ -263,7 +258,12 @@ def calibrate(
             distances.append(result.distances)
             kept.append(sentence)
         if progress:
-            progress((k + 1) / len(sentences), f"Calibrating on People's Daily: sentence {k + 1} of {len(sentences)}")
+            progress(
+                (k + 1) / len(sentences),
+                msg(
+                    "Calibrating on People's Daily: sentence {k} of {n_sentences}", k=k + 1, n_sentences=len(sentences)
+                ),
+            )
     sentences = kept
     texts = ["".join(s) for s in sentences]
     feats = [gap_features(stats, text) for text in texts]
@@ -348,11 +348,11 @@ def segment(
     from core.perturbed_masking.char_stats import gap_features
 
     if rule not in RULES:
-        raise BadArgument(f"unknown rule {rule!r}; choose one of {', '.join(RULES)}")
+        raise BadArgument("unknown rule {rule!r}; choose one of {rules}", rule=rule, rules=", ".join(RULES))
     needs_probe = rule != "stats"
     if needs_probe and distances is None:
         if encoder is None:
-            raise BadArgument(f"the {rule} rule needs an encoder")
+            raise BadArgument("the {rule} rule needs an encoder", rule=rule)
         upto = None if rule == "blog" else max(calibration.layers)
         distances = neighbour_distances(encoder, text, upto_layer=upto)
     if distances is not None:
@@ -412,7 +412,7 @@ def segment_corpus(
     rows, predicted, references = [], [], []
     for k, text in enumerate(texts):
         if progress:
-            progress(k / len(texts), f"Line {k + 1} of {len(texts)}")
+            progress(k / len(texts), msg("Line {k} of {n_texts}", k=k + 1, n_texts=len(texts)))
         result = segment(text, rule, calibration, encoder, stats)
         jieba = jieba_words(text)
         rows.append(
@@ -427,7 +427,7 @@ def segment_corpus(
         predicted.append(list(result.words))
         references.append(jieba)
     if progress:
-        progress(1.0, "Segmented")
+        progress(1.0, msg("Segmented"))
     return rows, {"rule": rule, "jieba_f1": round(score(predicted, references).f1, 1)}
 
 
@@ -451,7 +451,7 @@ def evaluate(
             list(result.words) if rule == "stats" else list(segment(text, "stats", calibration, None, stats).words)
         )
         if progress:
-            progress((k + 1) / len(texts), f"sentence {k + 1} of {len(texts)}")
+            progress((k + 1) / len(texts), msg("sentence {k} of {n_texts}", k=k + 1, n_texts=len(texts)))
     main = score(predicted, gold)
     return {
         "n_sentences": len(texts),

@@ -6,6 +6,7 @@ from dataclasses import asdict, replace
 from typing import Any
 
 from core.lab.jobs import JobContext, register
+from core.lab.messages import msg
 from core.lab.prepare import Preparation
 from core.vae.model import KINDS, VAEConfig, is_trained
 
@@ -24,8 +25,14 @@ def pair(config: VAEConfig) -> Preparation:
     return Preparation(
         "train-vae",
         pair_params(config),
-        f"the VAE and its autoencoder twin ({config.data}, {config.epochs} epochs, latent {config.latent}, "
-        f"beta {config.beta:g}, {config.arch})",
+        msg(
+            "the VAE and its autoencoder twin ({data}, {epochs} epochs, latent {latent}, beta {beta:g}, {arch})",
+            data=config.data,
+            epochs=config.epochs,
+            latent=config.latent,
+            beta=config.beta,
+            arch=config.arch,
+        ),
         lambda: all(is_trained(c) for c in twins),
         order=20,
     )
@@ -41,10 +48,14 @@ def _train_pair(params: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
     for i, kind in enumerate(KINDS):
         config = replace(base, kind=kind)
         trained = vae.load_or_train(
-            config, data, lambda f, m, i=i, kind=kind: ctx.progress((i + f) / len(KINDS), f"{kind.upper()}: {m}")
+            config,
+            data,
+            lambda f, m, i=i, kind=kind: ctx.progress(
+                (i + f) / len(KINDS), msg("{model}: {step}", model=kind.upper(), step=m)
+            ),
         )
         tests[kind] = trained.test
-    return {"message": f"trained {base.data} VAE and AE", "test": tests}
+    return {"message": msg("trained the {data} VAE and AE", data=base.data), "test": tests}
 
 
 def defaults() -> list[Preparation]:

@@ -25,6 +25,7 @@ from core.data.images import ImageData, load_images
 from core.lab.artifacts import load_or_build, write_folder
 from core.lab.compute import MODEL_LOCK
 from core.lab.errors import BadArgument
+from core.lab.messages import msg
 from core.lab.paths import lab_home
 from core.lab.progress import Progress
 from core.lab.runtime import keras as keras_module
@@ -65,15 +66,15 @@ class VAEConfig:
 
     def validate(self) -> None:
         if self.kind not in KINDS:
-            raise BadArgument(f"kind must be one of {KINDS}, not {self.kind!r}")
+            raise BadArgument("kind must be one of {kinds}, not {kind!r}", kinds=KINDS, kind=self.kind)
         if self.arch not in ARCHS:
-            raise BadArgument(f"architecture must be one of {ARCHS}, not {self.arch!r}")
+            raise BadArgument("architecture must be one of {archs}, not {arch!r}", archs=ARCHS, arch=self.arch)
         if not 1 <= self.latent <= 64:
-            raise BadArgument(f"the latent size must be between 1 and 64, not {self.latent}")
+            raise BadArgument("the latent size must be between 1 and 64, not {latent}", latent=self.latent)
         if not 1 <= self.epochs <= 500:
-            raise BadArgument(f"epochs must be between 1 and 500, not {self.epochs}")
+            raise BadArgument("epochs must be between 1 and 500, not {epochs}", epochs=self.epochs)
         if self.beta < 0:
-            raise BadArgument(f"the KL weight beta must be >= 0, not {self.beta}")
+            raise BadArgument("the KL weight beta must be >= 0, not {beta}", beta=self.beta)
 
 
 @dataclass
@@ -219,8 +220,14 @@ def train(config: VAEConfig, data: ImageData, progress: Progress | None = None) 
         if progress:
             progress(
                 epoch / config.epochs,
-                f"{config.kind.upper()} epoch {epoch}/{config.epochs}: "
-                f"reconstruction {recon:.1f}, KL {kl:.2f} nats per image",
+                msg(
+                    "{upper} epoch {epoch}/{epochs}: reconstruction {recon:.1f}, KL {kl:.2f} nats per image",
+                    upper=config.kind.upper(),
+                    epoch=epoch,
+                    epochs=config.epochs,
+                    recon=recon,
+                    kl=kl,
+                ),
             )
     model = TrainedModel(config, encoder, decoder, data.image_shape, history, seconds=time.perf_counter() - start)
     model.test = evaluate(model, data.x_test)

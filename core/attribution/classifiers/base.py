@@ -12,11 +12,12 @@ import numpy as np
 
 from core.attribution.targets import KerasTarget, Target, TorchTarget
 from core.lab.errors import LabError
+from core.lab.messages import N_, Message, msg
 from core.lab.paths import lab_home
 from core.lab.progress import Progress
 from core.lab.runtime import keras as keras_module
 
-SENTIMENT_LABELS = ("negative", "positive")
+SENTIMENT_LABELS = (N_("negative"), N_("positive"))  # data (links, JSON); shown translated
 RANDOM_BASELINES = 8  # k random baselines averaged
 
 
@@ -147,7 +148,7 @@ class TextClassifier:
         raise NotImplementedError
 
     def special_embedding(self, name: str) -> np.ndarray:
-        raise ClassifierError(f"{self.id} has no {name} token; choose another baseline.")
+        raise ClassifierError("{id} has no {name} token; choose another baseline.", id=self.id, name=name)
 
     def embedding_stats(self) -> tuple[np.ndarray, np.ndarray]:
         raise NotImplementedError
@@ -160,7 +161,12 @@ class TextClassifier:
         normal with the embedding table's mean and spread per dimension.
         """
         if name not in self.baselines:
-            raise ClassifierError(f"{self.id} offers the baselines {', '.join(self.baselines)}, not {name!r}.")
+            raise ClassifierError(
+                "{id} offers the baselines {baselines}, not {name!r}.",
+                id=self.id,
+                baselines=", ".join(self.baselines),
+                name=name,
+            )
         x = tok.embeddings
         n = tok.content.stop - tok.content.start
         if name == "random":
@@ -253,7 +259,7 @@ class TorchTextClassifier(TextClassifier):
 class ProgressCallback:
     """A Keras callback reporting (fraction, message) every few batches."""
 
-    def __new__(cls, progress: Progress | None, total_batches: int, label: str):
+    def __new__(cls, progress: Progress | None, total_batches: int, label: Message):
         keras = keras_module()
 
         class Callback(keras.callbacks.Callback):
@@ -265,6 +271,9 @@ class ProgressCallback:
                 self.done += 1
                 if progress and self.done % 20 == 0:
                     loss = (logs or {}).get("loss", float("nan"))
-                    progress(min(0.95, self.done / total_batches), f"{label}: batch {self.done}, loss {loss:.3f}")
+                    progress(
+                        min(0.95, self.done / total_batches),
+                        msg("{label}: batch {done}, loss {loss:.3f}", label=label, done=self.done, loss=loss),
+                    )
 
         return Callback()

@@ -26,6 +26,7 @@ from core.attribution.classifiers.base import (
     zh_reviews_split,
 )
 from core.lab.artifacts import write_folder
+from core.lab.messages import N_, msg
 from core.lab.progress import Progress
 from core.lab.runtime import keras as keras_module
 
@@ -171,15 +172,17 @@ def train_zh_sentiment(config: CharCNNConfig = CharCNNConfig(), progress: Progre
         epochs=config.epochs,
         verbose=0,
         validation_data=(encode(split.val), split.y_val),
-        callbacks=[stop, ProgressCallback(progress, batches, "Training zh-sentiment")],
+        callbacks=[stop, ProgressCallback(progress, batches, msg("Training zh-sentiment"))],
     )
     if progress:
-        progress(0.96, "Scoring zh-sentiment and the bag-of-words baselines on the held-out reviews")
+        progress(0.96, msg("Scoring zh-sentiment and the bag-of-words baselines on the held-out reviews"))
     accuracy = float(full.evaluate(encode(split.test), split.y_test, verbose=0)[1])
     baselines = {
-        "bag of words (jieba words)": bow_accuracy(split.train, split.y_train, split.test, split.y_test, jieba.lcut),
-        "bag of characters": bow_accuracy(split.train, split.y_train, split.test, split.y_test, "char"),
-        "bag of character 1-2-grams": bow_accuracy(
+        N_("bag of words (jieba words)"): bow_accuracy(
+            split.train, split.y_train, split.test, split.y_test, jieba.lcut
+        ),
+        N_("bag of characters"): bow_accuracy(split.train, split.y_train, split.test, split.y_test, "char"),
+        N_("bag of character 1-2-grams"): bow_accuracy(
             split.train, split.y_train, split.test, split.y_test, "char", (1, 2)
         ),
     }

@@ -19,6 +19,7 @@ from core.attribution.classifiers.base import (
     write_record,
 )
 from core.lab.artifacts import write_folder
+from core.lab.messages import N_, msg
 from core.lab.progress import Progress
 
 
@@ -76,7 +77,10 @@ def sentence_embeddings(
             hidden = encoder.model(**enc).last_hidden_state
             out[idx] = _mean_pool(hidden, enc["attention_mask"].to(hidden.dtype)).numpy()
             if progress and (start // batch) % 10 == 0:
-                progress(0.1 + 0.8 * start / len(texts), f"{label}: {start:,} of {len(texts):,} snippets")
+                progress(
+                    0.1 + 0.8 * start / len(texts),
+                    msg("{label}: {start:,} of {n_texts:,} snippets", label=label, start=start, n_texts=len(texts)),
+                )
     return out
 
 
@@ -104,8 +108,10 @@ def train_en_sentiment(
     weight = np.stack([np.zeros_like(head.coef_[0]), head.coef_[0]]).astype(np.float32)
     bias = np.array([0.0, head.intercept_[0]], np.float32)
     baselines = {
-        "bag of words": bow_accuracy(split.train, split.y_train, split.test, split.y_test, "word"),
-        "bag of words and bigrams": bow_accuracy(split.train, split.y_train, split.test, split.y_test, "word", (1, 2)),
+        N_("bag of words"): bow_accuracy(split.train, split.y_train, split.test, split.y_test, "word"),
+        N_("bag of words and bigrams"): bow_accuracy(
+            split.train, split.y_train, split.test, split.y_test, "word", (1, 2)
+        ),
     }
     record = Record(
         "en-sentiment",

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from core.attribution.classifiers.base import ClassifierError, TorchTextClassifier
+from core.lab.messages import msg
 from core.lab.progress import Progress
 
 
@@ -36,7 +37,7 @@ def load_sequence_classifier(model_id: str, progress: Progress) -> SequenceClass
     folder = Path(model_id).expanduser()
     local = folder.is_dir()
     if not local and (model_id.startswith(("/", ".", "~")) or model_id.count("/") > 1):
-        raise ClassifierError(f"No model folder at {model_id}.")
+        raise ClassifierError("No model folder at {model_id}.", model_id=model_id)
 
     def load(**kwargs: Any) -> SequenceClassifier:
         try:
@@ -44,10 +45,16 @@ def load_sequence_classifier(model_id: str, progress: Progress) -> SequenceClass
             tokenizer = AutoTokenizer.from_pretrained(src, **kwargs)
             model = AutoModelForSequenceClassification.from_pretrained(src, **kwargs)
         except OSError as exc:
-            raise ClassifierError(f"Cannot load a classifier from {model_id}: {registry._first_line(exc)}") from exc
+            raise ClassifierError(
+                "Cannot load a classifier from {model_id}: {first_line}",
+                model_id=model_id,
+                first_line=registry._first_line(exc),
+            ) from exc
         except (ValueError, KeyError) as exc:
             raise ClassifierError(
-                f"{model_id} is not a sequence-classification model the lab can load: {registry._first_line(exc)}"
+                "{model_id} is not a sequence-classification model the lab can load: {first_line}",
+                model_id=model_id,
+                first_line=registry._first_line(exc),
             ) from exc
         return SequenceClassifier(model_id, model, tokenizer)
 
@@ -59,8 +66,9 @@ def load_sequence_classifier(model_id: str, progress: Progress) -> SequenceClass
         pass
     if os.environ.get("HF_HUB_OFFLINE") == "1" or not registry._hub_reachable():
         raise ClassifierError(
-            f"{model_id} is not a built-in classifier, a local folder or a cached model, and the "
-            "Hugging Face hub cannot be reached from this machine."
+            "{model_id} is not a built-in classifier, a local folder or a cached model, and the Hugging Face hub "
+            "cannot be reached from this machine.",
+            model_id=model_id,
         )
-    progress(0.1, f"Downloading {model_id} from the Hugging Face hub")
+    progress(0.1, msg("Downloading {model_id} from the Hugging Face hub", model_id=model_id))
     return load()

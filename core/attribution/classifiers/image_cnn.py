@@ -23,6 +23,7 @@ from core.attribution.classifiers.base import (
 )
 from core.attribution.targets import KerasTarget, Target
 from core.lab.artifacts import write_folder
+from core.lab.messages import N_, msg
 from core.lab.progress import Progress
 from core.lab.runtime import keras as keras_module
 
@@ -77,17 +78,17 @@ def train_image_cnn(config: ImageCNNConfig = ImageCNNConfig(), progress: Progres
         batch_size=config.batch,
         epochs=config.epochs,
         verbose=0,
-        callbacks=[ProgressCallback(progress, batches, f"Training the {config.data} CNN")],
+        callbacks=[ProgressCallback(progress, batches, msg("Training the {data} CNN", data=config.data))],
     )
     if progress:
-        progress(0.96, "Scoring the CNN and a pixel logistic regression on the test images")
+        progress(0.96, msg("Scoring the CNN and a pixel logistic regression on the test images"))
     accuracy = float(model.evaluate(data.x_test, data.y_test, verbose=0)[1])
     flat = x_train.reshape(len(x_train), -1)
     with warnings.catch_warnings():  # lbfgs stops at max_iter on 784 pixels; the score is what matters here
         warnings.simplefilter("ignore", category=ConvergenceWarning)
         pixels = LogisticRegression(max_iter=200, C=1.0).fit(flat, y_train)
     baselines = {
-        "logistic regression on pixels": float(pixels.score(data.x_test.reshape(len(data.x_test), -1), data.y_test))
+        N_("logistic regression on pixels"): float(pixels.score(data.x_test.reshape(len(data.x_test), -1), data.y_test))
     }
     history = fit_history(fit)
     record = Record(
@@ -140,7 +141,11 @@ class ImageClassifier:
     def baseline(self, image: np.ndarray, name: str, seed: int = 0, k: int = RANDOM_BASELINES) -> np.ndarray:
         """black: zeros; blurred: a Gaussian blur (sigma 3 px) of the image; noise: k uniform-noise images."""
         if name not in IMAGE_BASELINES:
-            raise ClassifierError(f"image baselines are {', '.join(IMAGE_BASELINES)}, not {name!r}.")
+            raise ClassifierError(
+                "image baselines are {image_baselines}, not {name!r}.",
+                image_baselines=", ".join(IMAGE_BASELINES),
+                name=name,
+            )
         image = np.asarray(image, np.float32)
         if name == "black":
             return np.zeros_like(image)

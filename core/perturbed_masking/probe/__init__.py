@@ -28,6 +28,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from core.lab.messages import msg
 from core.lab.progress import Progress
 from core.perturbed_masking.probe.corpus import (
     MAX_CORPUS_BYTES,
@@ -137,11 +138,13 @@ def train_probe(
     trainer.save_model(summary)
     out["mlm_accuracy"] = round(summary["mlm_accuracy"], 4)
     if evaluate:
-        progress(0.9, "Evaluating the probe on held-out People's Daily sentences")
-        result = evaluate_probe(trainer.name, progress=lambda f, m: progress(0.9 + 0.1 * f, f"Evaluating: {m}"))
+        progress(0.9, msg("Evaluating the probe on held-out People's Daily sentences"))
+        result = evaluate_probe(
+            trainer.name, progress=lambda f, m: progress(0.9 + 0.1 * f, msg("Evaluating: {m}", m=m))
+        )
         out["segmentation_f1"] = result.get("segmentation_f1")
         out["combined_f1"] = result.get("combined_f1")
         if "uas" in result:
             out["uas_vs_spacy"], out["right_chain_uas"] = result["uas"], result["right_chain_uas"]
-    progress(1.0, "Done")
+    progress(1.0, msg("Done"))
     return out

@@ -50,19 +50,31 @@ def builtin_corpus() -> Corpus:
 def corpus_from_text(name: str, data: bytes) -> Corpus:
     """A user's raw-text corpus, checked: UTF-8 text, not binary, enough of it."""
     if len(data) > MAX_CORPUS_BYTES:
-        raise CorpusError(f"{name} is {len(data) / 1e6:.0f} MB; corpora up to {MAX_CORPUS_BYTES // 2**20} MB.")
+        raise CorpusError(
+            "{name} is {n_data:.0f} MB; corpora up to {max_corpus_bytes} MB.",
+            name=name,
+            n_data=len(data) / 1e6,
+            max_corpus_bytes=MAX_CORPUS_BYTES // 2**20,
+        )
     if b"\x00" in data[:65536]:
-        raise CorpusError(f"{name} looks like a binary file, not text: give a UTF-8 .txt file, one passage a line.")
+        raise CorpusError(
+            "{name} looks like a binary file, not text: give a UTF-8 .txt file, one passage a line.", name=name
+        )
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise CorpusError(f"{name} is not UTF-8 text (byte {exc.start}); save it as UTF-8.") from exc
+        raise CorpusError(
+            "{name} is not UTF-8 text (byte {start}); save it as UTF-8.", name=name, start=exc.start
+        ) from exc
     lines = [line.strip() for line in text.splitlines() if line.strip()]
     chars = sum(len(line) for line in lines)
     if chars < MIN_CHARS:
         raise CorpusError(
-            f"{name} has {chars:,} characters of text; training a probe needs at least {MIN_CHARS:,} "
-            "(a few hundred thousand or more to learn much)."
+            "{name} has {chars:,} characters of text; training a probe needs at least {min_chars:,} (a few hundred "
+            "thousand or more to learn much).",
+            name=name,
+            chars=chars,
+            min_chars=MIN_CHARS,
         )
     return Corpus(lines, Path(name).name, detect_language(lines))
 
@@ -72,5 +84,5 @@ def load_corpus(spec: str) -> Corpus:
         return builtin_corpus()
     path = Path(spec).expanduser()
     if not path.is_file():
-        raise CorpusError(f"no corpus file at {spec} (give peoples-daily or a .txt file)")
+        raise CorpusError("no corpus file at {spec} (give peoples-daily or a .txt file)", spec=spec)
     return corpus_from_text(path.name, path.read_bytes())

@@ -4,29 +4,34 @@ from __future__ import annotations
 
 from typing import Any
 
+from core.lab.messages import Message, msg
 from core.lab.progress import Progress
 from core.models.registry import Encoder
 from core.perturbed_masking.probe.trainer import model_folder, read_card, write_card
 
 
-def scorecard(card: dict[str, Any], short: bool = False) -> str:
+def scorecard(card: dict[str, Any], short: bool = False) -> Message:
     """The card's evaluation in a few words: segmentation F1 (Chinese) or UAS against spaCy (other languages)."""
     ev = card.get("evaluation") or {}
     if short:
         if ev.get("segmentation_f1") is not None:
-            return f"segmentation F1 {ev['segmentation_f1']:.1f}"
-        return f"UAS {ev['uas']:.1f}" if ev.get("uas") is not None else "not evaluated"
+            return msg("segmentation F1 {f1:.1f}", f1=ev["segmentation_f1"])
+        return msg("UAS {uas:.1f}", uas=ev["uas"]) if ev.get("uas") is not None else msg("not evaluated")
     if ev.get("segmentation_f1") is not None:
-        return (
-            f"segmentation F1 {ev['segmentation_f1']:.1f} alone, {ev['combined_f1']:.1f} with the statistics "
-            f"(jieba {ev.get('jieba_f1', 0):.1f})"
+        return msg(
+            "segmentation F1 {f1:.1f} alone, {combined:.1f} with the statistics (jieba {jieba:.1f})",
+            f1=ev["segmentation_f1"],
+            combined=ev["combined_f1"],
+            jieba=ev.get("jieba_f1", 0),
         )
     if ev.get("uas") is not None:
-        return (
-            f"UAS {ev['uas']:.1f} against spaCy at layer {ev.get('best_layer')} (right chain "
-            f"{ev.get('right_chain_uas', 0):.1f})"
+        return msg(
+            "UAS {uas:.1f} against spaCy at layer {layer} (right chain {chain:.1f})",
+            uas=ev["uas"],
+            layer=ev.get("best_layer"),
+            chain=ev.get("right_chain_uas", 0),
         )
-    return "not evaluated yet"
+    return msg("not evaluated yet")
 
 
 def evaluate_probe(name: str, n: int = 500, progress: Progress | None = None) -> dict[str, Any]:
@@ -83,7 +88,7 @@ def evaluate_english(encoder: Encoder, n: int = 50, progress: Progress | None = 
     for k, text in enumerate(texts):
         analyses.append(analyse(encoder, text))
         if progress:
-            progress((k + 1) / len(texts), f"sentence {k + 1} of {len(texts)}")
+            progress((k + 1) / len(texts), msg("sentence {k} of {n_texts}", k=k + 1, n_texts=len(texts)))
     per_layer, chain = corpus_uas_by_layer(analyses, "eisner", "paper", "reference")
     best = max(range(len(per_layer)), key=lambda i: per_layer[i] or 0.0)
     return {

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from core.lab.artifacts import atomic_write
+from core.lab.messages import msg
 from core.lab.paths import lab_home
 from core.lab.progress import Progress
 from core.perturbed_masking.probe.corpus import Corpus, CorpusError, load_corpus
@@ -61,7 +62,9 @@ class TrainConfig:
 
     def resolved_preset(self) -> Preset:
         if self.preset not in PRESETS:
-            raise CorpusError(f"preset must be one of {', '.join(PRESETS)}, not {self.preset!r}")
+            raise CorpusError(
+                "preset must be one of {presets}, not {preset!r}", presets=", ".join(PRESETS), preset=self.preset
+            )
         return PRESETS[self.preset]
 
 
@@ -197,7 +200,7 @@ class Trainer:
         _quiet_transformers()
         cfg, preset = self.config, self.preset
         torch.set_num_threads(cfg.threads or max(1, os.cpu_count() or 1))
-        self.progress(0.0, "Reading the corpus")
+        self.progress(0.0, msg("Reading the corpus"))
         corpus = load_corpus(cfg.corpus)
         self.corpus = corpus
         self.name = cfg.name or default_name(corpus, cfg.corpus)
@@ -209,7 +212,7 @@ class Trainer:
         if (folder / "tokenizer.json").exists() and resume:
             tokenizer = BertTokenizerFast.from_pretrained(str(folder))
         else:
-            self.progress(0.01, "Building the tokenizer")
+            self.progress(0.01, msg("Building the tokenizer"))
             tokenizer = build_tokenizer(corpus, folder)
         self.tokenizer = tokenizer
         data = encode_corpus(tokenizer, corpus, preset.max_len)
@@ -218,7 +221,10 @@ class Trainer:
         held = max(64, min(2000, len(data) // 50))
         self.valid_ids, self.train_ids = data[order[:held]], data[order[held:]]
         if len(self.train_ids) < preset.batch:
-            raise CorpusError(f"the corpus gives only {len(self.train_ids)} training sequences; it needs more text.")
+            raise CorpusError(
+                "the corpus gives only {n_train_ids} training sequences; it needs more text.",
+                n_train_ids=len(self.train_ids),
+            )
         vocab = len(tokenizer.get_vocab())
         self.bert_config = model_config(preset, vocab, tokenizer.pad_token_id)
         torch.manual_seed(cfg.seed)
@@ -235,13 +241,18 @@ class Trainer:
             self.rng.bit_generator.state = saved["rng"]
             torch.set_rng_state(saved["torch_rng"].cpu())
             random.setstate(saved["py_rng"])
-            left = (
-                f"of {self.state.total_steps:,}"
-                if self.state.total_steps
-                else f"with {(self.state.budget - self.state.elapsed) / 60:.1f} of {self.state.budget / 60:.0f} "
-                "minutes left"
-            )
-            self.progress(0.0, f"Resumed at step {self.state.step:,} {left}")
+            if self.state.total_steps:
+                resumed = msg(
+                    "Resumed at step {step:,} of {total:,}", step=self.state.step, total=self.state.total_steps
+                )
+            else:
+                resumed = msg(
+                    "Resumed at step {step:,} with {left:.1f} of {budget:.0f} minutes left",
+                    step=self.state.step,
+                    left=(self.state.budget - self.state.elapsed) / 60,
+                    budget=self.state.budget / 60,
+                )
+            self.progress(0.0, resumed)
 
     def checkpoint(self) -> None:
         import torch
@@ -371,8 +382,16 @@ class Trainer:
                 of = f"/{self.state.total_steps:,}" if self.state.total_steps else ""
                 self.progress(
                     done,
-                    f"step {self.state.step:,}{of}: loss {mean_loss:.3f}, masked accuracy "
-                    f"{mean_acc:.3f}, {rate * tokens_per_step:,.0f} tokens/s, {left / 60:.1f} min left",
+                    msg(
+                        "step {step:,}{of}: loss {mean_loss:.3f}, masked accuracy {mean_acc:.3f}, {rate:,.0f} "
+                        "tokens/s, {left:.1f} min left",
+                        step=self.state.step,
+                        of=of,
+                        mean_loss=mean_loss,
+                        mean_acc=mean_acc,
+                        rate=rate * tokens_per_step,
+                        left=left / 60,
+                    ),
                 )
             if time.perf_counter() - last_save > 60 * self.config.checkpoint_minutes:
                 self.checkpoint()

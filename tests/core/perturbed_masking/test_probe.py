@@ -119,7 +119,7 @@ def test_jobs_queue_in_order_run_one_at_a_time_and_cancel(corpus_file):
     assert jobs.get(first).params["name"] == "probe-zh-news"  # recorded once known, for pages to follow
     assert jobs.get(second).status == "cancelled"
     failed = jobs.get(bad)
-    assert failed.status == "failed" and "no corpus file" in failed.error
+    assert failed.status == "failed" and "no corpus file" in str(failed.error)
     from core.lab.paths import try_lock
 
     with try_lock("job-worker") as mine:  # another worker holds the machine: this one declines at once
@@ -210,7 +210,7 @@ def test_an_interrupted_cli_run_is_marked_resumable(corpus_file, lab_home):
     deadline = time.time() + 120
     while time.time() < deadline:
         running = [j for j in jobs.list_jobs(5) if j.params.get("name") == "probe-interrupted"]
-        if running and running[0].status == "running" and "step" in running[0].message:
+        if running and running[0].status == "running" and "step" in str(running[0].message):
             break
         time.sleep(0.5)
     proc.send_signal(signal.SIGTERM)
@@ -265,11 +265,11 @@ def test_retraining_forgets_the_old_weights_calibration(lab_home):
 
 def test_scorecard_words():
     zh = {"evaluation": {"segmentation_f1": 65.24, "combined_f1": 79.1, "jieba_f1": 80.7}}
-    assert P.scorecard(zh) == "segmentation F1 65.2 alone, 79.1 with the statistics (jieba 80.7)"
-    assert P.scorecard(zh, short=True) == "segmentation F1 65.2"
+    assert str(P.scorecard(zh)) == "segmentation F1 65.2 alone, 79.1 with the statistics (jieba 80.7)"
+    assert str(P.scorecard(zh, short=True)) == "segmentation F1 65.2"
     en = {"evaluation": {"uas": 41.0, "best_layer": 2, "right_chain_uas": 38.5}}
-    assert P.scorecard(en) == "UAS 41.0 against spaCy at layer 2 (right chain 38.5)"
-    assert P.scorecard({}) == "not evaluated yet" and P.scorecard({}, short=True) == "not evaluated"
+    assert str(P.scorecard(en)) == "UAS 41.0 against spaCy at layer 2 (right chain 38.5)"
+    assert str(P.scorecard({})) == "not evaluated yet" and str(P.scorecard({}, short=True)) == "not evaluated"
 
 
 def test_a_stall_mid_step_does_not_eat_the_time_budget(corpus_file, monkeypatch):
