@@ -1,4 +1,5 @@
-"""Plotly figures for the integrated-gradients page: data in, ``go.Figure`` out."""
+"""Plotly figures for the integrated-gradients page: data in, ``go.Figure`` out. Every word a figure shows
+comes from its ``labels`` (the page's catalogue)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from core.lab.figures import plot_text
+from core.lab.figures import Labels, hover, plot_text
 
 DIVERGING = "RdBu_r"  # red: pushes the prediction up; blue: pushes it down
 
@@ -19,11 +20,13 @@ def _scaled(scores: np.ndarray) -> np.ndarray:
     return scores / peak if peak > 0 else np.zeros_like(scores)
 
 
-def token_heatmap(tokens: Sequence[str], rows: Mapping[str, np.ndarray], title: str = "") -> go.Figure:
+def token_heatmap(tokens: Sequence[str], rows: Mapping[str, np.ndarray], labels: Labels) -> go.Figure:
     """One row of coloured tokens per method; colour = score over the row's largest |score|, centred on zero.
 
-    The tokens are written on their cells as plain text; hovering shows the raw score.
+    The tokens are written on their cells as plain text; hovering shows the raw score. ``labels``: title, x,
+    colorbar, hover (fields {i}, {token}, {method}, {score}).
     """
+    title = labels["title"]
     names = list(rows)
     raw = np.array([np.asarray(rows[n], np.float64) for n in names]).reshape(len(names), len(tokens))
     z = np.array([_scaled(r) for r in raw])
@@ -44,22 +47,25 @@ def token_heatmap(tokens: Sequence[str], rows: Mapping[str, np.ndarray], title: 
             zmax=1,
             xgap=2,
             ygap=4,
-            colorbar={"title": {"text": "score / max |score|"}, "thickness": 12},
-            hovertemplate="token %{x}: %{text}<br>%{y}<br>score %{customdata:.4g}<extra></extra>",
+            colorbar={"title": {"text": labels["colorbar"]}, "thickness": 12},
+            hovertemplate=hover(labels["hover"], i="%{x}", token="%{text}", method="%{y}", score="%{customdata:.4g}"),
         )
     )
     fig.update_layout(
         title=title,
         height=130 + per_row * len(names),
         margin={"l": 10, "r": 10, "t": 50 if title else 20, "b": 30},
-        xaxis={"title": {"text": "token"}, "dtick": 1 if len(tokens) <= 40 else None},
+        xaxis={"title": {"text": labels["x"]}, "dtick": 1 if len(tokens) <= 40 else None},
         yaxis={"autorange": "reversed"},
     )
     return fig
 
 
-def path_figure(alphas: np.ndarray, values: np.ndarray, f_input: float, f_baseline: float, label: str) -> go.Figure:
-    """F along the straight path from the baseline (a = 0) to the input (a = 1): it should run from F(x') to F(x)."""
+def path_figure(alphas: np.ndarray, values: np.ndarray, f_input: float, f_baseline: float, labels: Labels) -> go.Figure:
+    """F along the straight path from the baseline (a = 0) to the input (a = 1): it should run from F(x') to F(x).
+
+    ``labels``: title, x, y.
+    """
     order = np.argsort(alphas)
     fig = go.Figure(
         go.Scatter(
@@ -73,18 +79,21 @@ def path_figure(alphas: np.ndarray, values: np.ndarray, f_input: float, f_baseli
     for y, name, dash in ((f_input, "F(x)", "solid"), (f_baseline, "F(x')", "dot")):
         fig.add_hline(y=y, line={"dash": dash, "color": "grey"}, annotation_text=name, annotation_position="top left")
     fig.update_layout(
-        title="The prediction along the integration path",
+        title=labels["title"],
         height=320,
         showlegend=False,
-        xaxis={"title": {"text": "a (0 = baseline, 1 = input)"}, "range": [-0.02, 1.02]},
-        yaxis={"title": {"text": plot_text(label)}},
+        xaxis={"title": {"text": labels["x"]}, "range": [-0.02, 1.02]},
+        yaxis={"title": {"text": plot_text(labels["y"])}},
         margin={"l": 10, "r": 10, "t": 50, "b": 10},
     )
     return fig
 
 
-def gap_figure(histories: Mapping[str, Sequence[tuple[int, float]]], chosen: int | None = None) -> go.Figure:
-    """Relative completeness gap against the number of steps, one line per integration rule (log-log)."""
+def gap_figure(histories: Mapping[str, Sequence[tuple[int, float]]], chosen: int | None, labels: Labels) -> go.Figure:
+    """Relative completeness gap against the number of steps, one line per integration rule (log-log).
+
+    ``labels``: title, x, y, warning (the 5% line), chosen (field {m}).
+    """
     fig = go.Figure()
     top = 1.0
     for rule, history in histories.items():
@@ -95,7 +104,7 @@ def gap_figure(histories: Mapping[str, Sequence[tuple[int, float]]], chosen: int
     all_steps = [s for h in histories.values() for s, _ in h] or [1]
     lo, hi = min(all_steps), max(all_steps)
     # Reference lines as traces: shapes on log axes take log10 coordinates, traces take data.
-    for level, name, color in ((0.05, "5% (warning)", "#d62728"), (0.01, "1%", "#2ca02c")):
+    for level, name, color in ((0.05, labels["warning"], "#d62728"), (0.01, "1%", "#2ca02c")):
         fig.add_trace(
             go.Scatter(
                 x=[lo, hi],
@@ -112,30 +121,33 @@ def gap_figure(histories: Mapping[str, Sequence[tuple[int, float]]], chosen: int
                 x=[chosen, chosen],
                 y=[1e-9, top],
                 mode="lines",
-                name=f"m = {chosen} (slider)",
+                name=labels["chosen"].format(m=chosen),
                 hoverinfo="skip",
                 line={"dash": "dash", "color": "grey", "width": 1},
             )
         )
     fig.update_layout(
-        title="Completeness gap |sum IG - (F(x) - F(x'))| / |F(x) - F(x')| as steps grow",
+        title=labels["title"],
         height=360,
-        xaxis={"type": "log", "title": {"text": "steps m (path points)"}},
-        yaxis={"type": "log", "title": {"text": "relative gap"}, "exponentformat": "power"},
+        xaxis={"type": "log", "title": {"text": labels["x"]}},
+        yaxis={"type": "log", "title": {"text": labels["y"]}, "exponentformat": "power"},
         margin={"l": 10, "r": 10, "t": 50, "b": 10},
     )
     return fig
 
 
-def image_figure(image: np.ndarray, maps: Mapping[str, np.ndarray], title: str = "") -> go.Figure:
-    """Per method (rows): the image, its attribution map (diverging, centred on zero) and an overlay."""
+def image_figure(image: np.ndarray, maps: Mapping[str, np.ndarray], labels: Labels) -> go.Figure:
+    """Per method (rows): the image, its attribution map (diverging, centred on zero) and an overlay.
+
+    ``labels``: title, attribution, overlay (column titles), colorbar, pixel (hover; fields {x}, {y}, {value}).
+    """
     names = list(maps)
     fig = make_subplots(
         rows=len(names),
         cols=3,
         horizontal_spacing=0.03,
         vertical_spacing=0.06,
-        subplot_titles=[t for n in names for t in (plot_text(n), "attribution", "overlay")],
+        subplot_titles=[t for n in names for t in (plot_text(n), labels["attribution"], labels["overlay"])],
     )
     shown = np.asarray(image, np.float64)[::-1]  # heatmaps draw row 0 at the bottom
     for r, name in enumerate(names, start=1):
@@ -147,7 +159,7 @@ def image_figure(image: np.ndarray, maps: Mapping[str, np.ndarray], title: str =
                 showscale=False,
                 zmin=0,
                 zmax=1,
-                hovertemplate="pixel %{x},%{y}: %{z:.2f}<extra></extra>",
+                hovertemplate=hover(labels["pixel"], x="%{x}", y="%{y}", value="%{z:.2f}"),
             ),
             row=r,
             col=1,
@@ -160,8 +172,8 @@ def image_figure(image: np.ndarray, maps: Mapping[str, np.ndarray], title: str =
                 zmin=-1,
                 zmax=1,
                 showscale=r == 1,
-                colorbar={"title": {"text": "score / max"}, "thickness": 12, "len": 0.3, "y": 0.85},
-                hovertemplate="pixel %{x},%{y}: %{z:.3f}<extra></extra>",
+                colorbar={"title": {"text": labels["colorbar"]}, "thickness": 12, "len": 0.3, "y": 0.85},
+                hovertemplate=hover(labels["pixel"], x="%{x}", y="%{y}", value="%{z:.3f}"),
             ),
             row=r,
             col=2,
@@ -188,12 +200,12 @@ def image_figure(image: np.ndarray, maps: Mapping[str, np.ndarray], title: str =
         suffix = "" if i == 1 else str(i)
         fig.layout[f"xaxis{suffix}"].update(visible=False, constrain="domain")
         fig.layout[f"yaxis{suffix}"].update(visible=False, scaleanchor=f"x{suffix}")
-    fig.update_layout(title=title, height=60 + 250 * len(names), margin={"l": 10, "r": 10, "t": 60, "b": 10})
+    fig.update_layout(title=labels["title"], height=60 + 250 * len(names), margin={"l": 10, "r": 10, "t": 60, "b": 10})
     return fig
 
 
-def accuracy_figure(accuracy: float, baselines: Mapping[str, float], model_id: str) -> go.Figure:
-    """Held-out accuracy of the model beside the bag-of-words baselines on the same split."""
+def accuracy_figure(accuracy: float, baselines: Mapping[str, float], model_id: str, title: str) -> go.Figure:
+    """Held-out accuracy of the model beside the bag-of-words baselines (named by the page) on the same split."""
     names = [model_id, *baselines]
     values = [accuracy, *baselines.values()]
     colors = ["#1f77b4"] + ["#bbbbbb"] * len(baselines)
@@ -209,7 +221,7 @@ def accuracy_figure(accuracy: float, baselines: Mapping[str, float], model_id: s
     )
     lo = max(0.0, min(values) - 0.1)
     fig.update_layout(
-        title="Held-out accuracy (same split)",
+        title=title,
         height=80 + 40 * len(names),
         xaxis={"range": [lo, 1.0], "tickformat": ".0%"},
         yaxis={"autorange": "reversed"},

@@ -1,27 +1,30 @@
-"""Plotly figures for the optimizer page: data in, ``go.Figure`` out."""
+"""Plotly figures for the optimizer page: data in, ``go.Figure`` out. Every word a figure shows comes from its
+``labels`` or ``names`` (optimizer spec -> name as the page shows it)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import plotly.graph_objects as go
 
-from core.lab.figures import PALETTE, plot_text
+from core.lab.figures import PALETTE, Labels, hover, plot_text
 
 
 def contour_figure(
-    label: str,
     extent: tuple[float, float, float, float],
     values: np.ndarray,
     minima: Sequence[tuple[float, float]],
     trajectories: Sequence,
     upto: int,
+    names: Mapping[str, str],
+    labels: Labels,
     log_scale: bool = True,
 ) -> go.Figure:
     """Contours of the function with each optimizer's path up to step ``upto``; Lookahead's slow path dashed.
 
-    ``values`` is the function on a grid spanning ``extent`` ([ny, nx]).
+    ``values`` is the function on a grid spanning ``extent`` ([ny, nx]). ``labels``: title, minimum, slow
+    (field {name}), hover (fields {step}, {x}, {y}).
     """
     x0, x1, y0, y1 = extent
     ny, nx = values.shape
@@ -47,7 +50,7 @@ def contour_figure(
             x=mx,
             y=my,
             mode="markers",
-            name="minimum",
+            name=labels["minimum"],
             marker={"symbol": "star", "size": 14, "color": "gold", "line": {"width": 1}},
         )
     )
@@ -59,9 +62,9 @@ def contour_figure(
                 x=pts[:, 0],
                 y=pts[:, 1],
                 mode="lines",
-                name=plot_text(tr.label),
+                name=plot_text(names[tr.spec]),
                 line={"color": color, "width": 2},
-                hovertemplate="step %{customdata}<br>(%{x:.3f}, %{y:.3f})<extra></extra>",
+                hovertemplate=hover(labels["hover"], step="%{customdata}", x="%{x:.3f}", y="%{y:.3f}"),
                 customdata=np.arange(len(pts)),
             )
         )
@@ -84,13 +87,13 @@ def contour_figure(
                     x=slow[changed, 0],
                     y=slow[changed, 1],
                     mode="lines+markers",
-                    name=plot_text(f"{tr.label}: slow weights"),
+                    name=plot_text(labels["slow"].format(name=names[tr.spec])),
                     line={"color": color, "width": 2, "dash": "dash"},
                     marker={"symbol": "diamond", "size": 6, "color": color},
                 )
             )
     fig.update_layout(
-        title=f"{plot_text(label)}: paths up to step {upto}",
+        title=labels["title"],
         height=560,
         xaxis={"range": [x0, x1], "title": {"text": "x"}, "constrain": "domain"},
         yaxis={"range": [y0, y1], "title": {"text": "y"}, "scaleanchor": "x", "constrain": "domain"},
@@ -100,19 +103,21 @@ def contour_figure(
     return fig
 
 
-def loss_figure(trajectories: Sequence, upto: int) -> go.Figure:
-    """f(x_t) against step t (log scale)."""
+def loss_figure(trajectories: Sequence, upto: int, names: Mapping[str, str], labels: Labels) -> go.Figure:
+    """f(x_t) against step t (log scale). ``labels``: title, x."""
     fig = go.Figure()
     for i, tr in enumerate(trajectories):
         losses = np.maximum(tr.losses[: upto + 1], 1e-12)
         fig.add_trace(
-            go.Scatter(y=losses, mode="lines", name=plot_text(tr.label), line={"color": PALETTE[i % len(PALETTE)]})
+            go.Scatter(
+                y=losses, mode="lines", name=plot_text(names[tr.spec]), line={"color": PALETTE[i % len(PALETTE)]}
+            )
         )
     fig.update_layout(
-        title="Loss against step",
+        title=labels["title"],
         height=360,
         yaxis={"type": "log", "title": {"text": "f"}},
-        xaxis={"title": {"text": "step"}},
+        xaxis={"title": {"text": labels["x"]}},
         margin={"l": 10, "r": 10, "t": 50, "b": 10},
         legend={"orientation": "h", "y": -0.2},
     )
@@ -120,9 +125,9 @@ def loss_figure(trajectories: Sequence, upto: int) -> go.Figure:
 
 
 def curves_figure(
-    curves: dict[str, list[dict[str, list[float]]]], labels: dict[str, str], metric: str, title: str
+    curves: dict[str, list[dict[str, list[float]]]], names: Mapping[str, str], metric: str, labels: Labels
 ) -> go.Figure:
-    """Mean over seeds per epoch, with a band from the lowest to the highest seed."""
+    """Mean over seeds per epoch, with a band from the lowest to the highest seed. ``labels``: title, x, y."""
     fig = go.Figure()
     for i, (spec, runs) in enumerate(curves.items()):
         values = np.array([r[metric] for r in runs])
@@ -143,45 +148,51 @@ def curves_figure(
             )
         fig.add_trace(
             go.Scatter(
-                x=epochs, y=values.mean(0), mode="lines+markers", name=plot_text(labels[spec]), line={"color": color}
+                x=epochs, y=values.mean(0), mode="lines+markers", name=plot_text(names[spec]), line={"color": color}
             )
         )
     fig.update_layout(
-        title=title,
+        title=labels["title"],
         height=360,
-        xaxis={"title": {"text": "epoch"}, "dtick": 1},
-        yaxis={"title": {"text": metric}},
+        xaxis={"title": {"text": labels["x"]}, "dtick": 1},
+        yaxis={"title": {"text": labels["y"]}},
         margin={"l": 10, "r": 10, "t": 50, "b": 10},
         legend={"orientation": "h", "y": -0.25},
     )
     return fig
 
 
-def step_time_figure(step_ms: dict[str, list[float]], labels: dict[str, str]) -> go.Figure:
-    names = [plot_text(labels[s]) for s in step_ms]
+def step_time_figure(step_ms: dict[str, list[float]], names: Mapping[str, str], labels: Labels) -> go.Figure:
+    """Median step time per optimizer. ``labels``: title, x, bar (field {ms})."""
+    shown = [plot_text(names[s]) for s in step_ms]
     med = [float(np.median(v)) for v in step_ms.values()]
     fig = go.Figure(
         go.Bar(
             x=med,
-            y=names,
+            y=shown,
             orientation="h",
-            text=[f"{m:.1f} ms" for m in med],
+            text=[labels["bar"].format(ms=f"{m:.1f}") for m in med],
             textposition="auto",
             marker={"color": [PALETTE[i % len(PALETTE)] for i in range(len(med))]},
         )
     )
     fig.update_layout(
-        title="Training step time (median over steps and seeds)",
-        height=100 + 45 * len(names),
-        xaxis={"title": {"text": "ms per step"}},
+        title=labels["title"],
+        height=100 + 45 * len(shown),
+        xaxis={"title": {"text": labels["x"]}},
         yaxis={"autorange": "reversed"},
         margin={"l": 10, "r": 10, "t": 50, "b": 10},
     )
     return fig
 
 
-def moved_figure(frequency: Sequence[int], moved: dict[str, list[int]], labels: dict[str, str]) -> go.Figure:
-    """How many steps each sampled embedding row moved, against how often its word occurs in training."""
+def moved_figure(
+    frequency: Sequence[int], moved: dict[str, list[int]], names: Mapping[str, str], labels: Labels
+) -> go.Figure:
+    """How many steps each sampled embedding row moved, against how often its word occurs in training.
+
+    ``labels``: title, x, y.
+    """
     fig = go.Figure()
     freq = np.asarray(frequency)
     for i, (spec, counts) in enumerate(moved.items()):
@@ -190,15 +201,15 @@ def moved_figure(frequency: Sequence[int], moved: dict[str, list[int]], labels: 
                 x=freq,
                 y=np.asarray(counts),
                 mode="markers",
-                name=plot_text(labels[spec]),
+                name=plot_text(names[spec]),
                 marker={"size": 4, "opacity": 0.5, "color": PALETTE[i % len(PALETTE)]},
             )
         )
     fig.update_layout(
-        title="Steps in which each embedding row moved, against its word's frequency (seed 0)",
+        title=labels["title"],
         height=420,
-        xaxis={"type": "log", "title": {"text": "word frequency in training"}},
-        yaxis={"type": "log", "title": {"text": "steps moved"}},
+        xaxis={"type": "log", "title": {"text": labels["x"]}},
+        yaxis={"type": "log", "title": {"text": labels["y"]}},
         margin={"l": 10, "r": 10, "t": 50, "b": 10},
         legend={"orientation": "h", "y": -0.2},
     )

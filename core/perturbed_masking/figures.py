@@ -1,5 +1,5 @@
 """Plotly figures for the perturbed-masking page (impact, trees, segmentation, probe training): data in,
-``go.Figure`` out."""
+``go.Figure`` out. Every word a figure shows comes from its ``labels`` (the page's catalogue)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import plotly.graph_objects as go
 
-from core.lab.figures import plot_text
+from core.lab.figures import Labels, hover, plot_text
 from core.perturbed_masking.parsing import Split
 from core.perturbed_masking.segmentation import word_spans
 
@@ -33,9 +33,12 @@ def word_positions(words: Sequence[str]) -> list[float]:
     return xs
 
 
-def impact_heatmap(words: Sequence[str], matrix: np.ndarray, layer: int, distance: str) -> go.Figure:
-    """Heatmap of f(i, j): row i = the word whose representation is read, column j = the word also masked."""
-    labels = numbered(words)
+def impact_heatmap(words: Sequence[str], matrix: np.ndarray, labels: Labels) -> go.Figure:
+    """Heatmap of f(i, j): row i = the word whose representation is read, column j = the word also masked.
+
+    ``labels``: title, x, y, colorbar (the distance), hover (fields {masked}, {read}, {value}).
+    """
+    ticks = numbered(words)
     n = len(words)
     fig = go.Figure(
         go.Heatmap(
@@ -44,15 +47,17 @@ def impact_heatmap(words: Sequence[str], matrix: np.ndarray, layer: int, distanc
             y=list(range(n)),
             customdata=[[(plot_text(words[j]), plot_text(words[i])) for j in range(n)] for i in range(n)],
             colorscale="Blues",
-            colorbar={"title": {"text": distance}},
-            hovertemplate="impact of <b>%{customdata[0]}</b> on <b>%{customdata[1]}</b>: %{z:.3f}<extra></extra>",
+            colorbar={"title": {"text": labels["colorbar"]}},
+            hovertemplate=hover(
+                labels["hover"], masked="<b>%{customdata[0]}</b>", read="<b>%{customdata[1]}</b>", value="%{z:.3f}"
+            ),
         )
     )
-    axis = {"tickmode": "array", "tickvals": list(range(n)), "ticktext": labels, "showgrid": False}
+    axis = {"tickmode": "array", "tickvals": list(range(n)), "ticktext": ticks, "showgrid": False}
     fig.update_layout(
-        title=f"Impact matrix, layer {layer}: f(i, j) = effect of masking word j on word i",
-        xaxis={**axis, "title": {"text": "j (masked too)"}, "tickangle": -60},
-        yaxis={**axis, "title": {"text": "i (read)"}, "autorange": "reversed", "scaleanchor": "x"},
+        title=labels["title"],
+        xaxis={**axis, "title": {"text": labels["x"]}, "tickangle": -60},
+        yaxis={**axis, "title": {"text": labels["y"]}, "autorange": "reversed", "scaleanchor": "x"},
         height=max(420, 28 * n + 160),
         margin={"l": 10, "r": 10, "t": 60, "b": 10},
     )
@@ -71,11 +76,14 @@ def _arc(x0: float, x1: float, above: bool, base: float = 0.25) -> tuple[list[fl
 def dependency_arcs(
     words: Sequence[str],
     heads: Sequence[int],
-    reference: Sequence[int] | None = None,
-    title: str = "Dependency tree",
+    reference: Sequence[int] | None,
+    labels: Labels,
 ) -> go.Figure:
     """Arcs over the sentence, head to dependent; with a reference, agreeing arcs
-    are green, disagreeing orange, and the reference's missed arcs grey below."""
+    are green, disagreeing orange, and the reference's missed arcs grey below.
+
+    ``labels``: title, agree, differ, arc (no reference), missed, root, hover (fields {i}, {word}, {head}).
+    """
     fig = go.Figure()
     n = len(words)
     px = word_positions(words)
@@ -90,7 +98,7 @@ def dependency_arcs(
     tops_x, tops_y = [], []
     for d, h in enumerate(heads, start=1):
         agree = reference is not None and reference[d - 1] == h
-        name = "agrees with spaCy" if agree else ("differs from spaCy" if reference is not None else "probe arc")
+        name = labels["agree"] if agree else (labels["differ"] if reference is not None else labels["arc"])
         colour = AGREE if agree else (DISAGREE if reference is not None else NEUTRAL)
         if h == 0:
             top = 0.85 + 0.35 * span / 2
@@ -104,7 +112,7 @@ def dependency_arcs(
         for d, h in enumerate(reference, start=1):
             if heads[d - 1] != h and h != 0:
                 xs, ys = _arc(px[h - 1], px[d - 1], above=False)
-                add("spaCy arc the probe missed", MISSED, xs, ys)
+                add(labels["missed"], MISSED, xs, ys)
     for name, (xs, ys, colour) in groups.items():
         dash = "dot" if colour == MISSED else "solid"
         fig.add_trace(
@@ -128,7 +136,7 @@ def dependency_arcs(
             x=tops_x,
             y=tops_y,
             mode="text",
-            text=["ROOT"] * len(tops_x),
+            text=[labels["root"]] * len(tops_x),
             textposition="top center",
             showlegend=False,
             hoverinfo="skip",
@@ -143,12 +151,12 @@ def dependency_arcs(
             textfont={"size": 14},
             showlegend=False,
             customdata=[[i + 1, heads[i]] for i in range(n)],
-            hovertemplate="word %{customdata[0]}: %{text}<br>head: %{customdata[1]}<extra></extra>",
+            hovertemplate=hover(labels["hover"], i="%{customdata[0]}", word="%{text}", head="%{customdata[1]}"),
         )
     )
     low = -0.9 - 0.35 * span / 2 if reference is not None else -0.6
     fig.update_layout(
-        title=title,
+        title=labels["title"],
         height=420,
         showlegend=True,
         legend={"orientation": "h", "y": -0.02},
@@ -160,7 +168,7 @@ def dependency_arcs(
     return fig
 
 
-def constituency_tree(tree: Split, words: Sequence[str], title: str = "Constituency tree (MART)") -> go.Figure:
+def constituency_tree(tree: Split, words: Sequence[str], title: str) -> go.Figure:
     """The binary tree drawn top-down: leaves on a line, each split above its children."""
     xs: list[float | None] = []
     ys: list[float | None] = []
@@ -204,10 +212,11 @@ def constituency_tree(tree: Split, words: Sequence[str], title: str = "Constitue
     return fig
 
 
-def uas_by_layer(
-    series: dict[str, Sequence[float | None]], right_chain: float | None, title: str = "Which layer knows syntax?"
-) -> go.Figure:
-    """UAS against spaCy per layer, one line per series, right-chain as a dashed line."""
+def uas_by_layer(series: dict[str, Sequence[float | None]], right_chain: float | None, labels: Labels) -> go.Figure:
+    """UAS against spaCy per layer, one line per series, right-chain as a dashed line.
+
+    ``labels``: title, x, y, right_chain (field {uas}).
+    """
     fig = go.Figure()
     for name, values in series.items():
         fig.add_trace(go.Scatter(x=list(range(len(values))), y=list(values), mode="lines+markers", name=name))
@@ -215,15 +224,15 @@ def uas_by_layer(
         fig.add_hline(
             y=right_chain,
             line={"dash": "dash", "color": MISSED},
-            annotation_text=f"right-chain {right_chain:.1f}",
+            annotation_text=labels["right_chain"].format(uas=f"{right_chain:.1f}"),
             annotation_position="top left",
         )
     fig.update_layout(
-        title=title,
+        title=labels["title"],
         height=380,
-        xaxis={"title": {"text": "layer (0 = embeddings)"}, "dtick": 1},
+        xaxis={"title": {"text": labels["x"]}, "dtick": 1},
         legend={"orientation": "h", "y": -0.3},
-        yaxis={"title": {"text": "UAS vs spaCy (%), punctuation excluded"}, "rangemode": "tozero"},
+        yaxis={"title": {"text": labels["y"]}, "rangemode": "tozero"},
         margin={"l": 10, "r": 10, "t": 50, "b": 10},
     )
     return fig
@@ -242,10 +251,11 @@ def gap_labels(chars: Sequence[str]) -> list[str]:
     return [f"{i + 1} {plot_text(a)}|{plot_text(b)}" for i, (a, b) in enumerate(pairs)]
 
 
-def gap_bars(
-    chars: Sequence[str], scores: np.ndarray, threshold: float | None, title: str, axis_title: str = "score"
-) -> go.Figure:
-    """One bar per gap between neighbouring characters; above the threshold = same word."""
+def gap_bars(chars: Sequence[str], scores: np.ndarray, threshold: float | None, labels: Labels) -> go.Figure:
+    """One bar per gap between neighbouring characters; above the threshold = same word.
+
+    ``labels``: title, y, threshold (field {value}; read only with a threshold).
+    """
     scores = np.asarray(scores, dtype=float)
     colours = [MERGE if threshold is None or s > threshold else SPLIT for s in scores]
     fig = go.Figure(
@@ -261,11 +271,11 @@ def gap_bars(
         fig.add_hline(
             y=threshold,
             line={"dash": "dash", "color": "#333"},
-            annotation_text=f"threshold {threshold:.2f}",
+            annotation_text=labels["threshold"].format(value=f"{threshold:.2f}"),
             annotation_position="top left",
         )
     fig.update_layout(
-        title=title,
+        title=labels["title"],
         height=300,
         showlegend=False,
         bargap=0.15,
@@ -275,15 +285,13 @@ def gap_bars(
             "ticktext": gap_labels(chars),
             "tickangle": -60,
         },
-        yaxis={"title": {"text": axis_title}},
+        yaxis={"title": {"text": labels["y"]}},
         margin={"l": 10, "r": 10, "t": 50, "b": 10},
     )
     return fig
 
 
-def word_chips(
-    rows: Mapping[str, Sequence[str]], reference: str | None = None, title: str = "Segmentations"
-) -> go.Figure:
+def word_chips(rows: Mapping[str, Sequence[str]], reference: str | None, title: str) -> go.Figure:
     """Each segmentation as a row of word chips; chips absent from ``reference``'s row are outlined red."""
     fig = go.Figure()
     names = list(rows)
@@ -345,27 +353,30 @@ def word_chips(
 # Probe training
 
 
-def training_curve(history: Sequence[dict[str, float]], title: str = "Training") -> go.Figure:
-    """Loss (left axis) and masked-token accuracy (right axis) against the step, from a run's history."""
+def training_curve(history: Sequence[dict[str, float]], labels: Labels) -> go.Figure:
+    """Loss (left axis) and masked-token accuracy (right axis) against the step, from a run's history.
+
+    ``labels``: title, loss, accuracy (legend names), x, y, y2 (axis titles).
+    """
     steps = [h["step"] for h in history]
     fig = go.Figure()
-    fig.add_trace(go.Scatter(x=steps, y=[h["loss"] for h in history], mode="lines", name="masked-LM loss"))
+    fig.add_trace(go.Scatter(x=steps, y=[h["loss"] for h in history], mode="lines", name=labels["loss"]))
     fig.add_trace(
         go.Scatter(
             x=steps,
             y=[100 * h["accuracy"] for h in history],
             mode="lines",
-            name="masked-token accuracy (%)",
+            name=labels["accuracy"],
             yaxis="y2",
         )
     )
     fig.update_layout(
-        title=title,
+        title=labels["title"],
         height=300,
-        xaxis={"title": {"text": "step"}},
-        yaxis={"title": {"text": "loss"}},
+        xaxis={"title": {"text": labels["x"]}},
+        yaxis={"title": {"text": labels["y"]}},
         yaxis2={
-            "title": {"text": "accuracy (%)"},
+            "title": {"text": labels["y2"]},
             "overlaying": "y",
             "side": "right",
             "rangemode": "tozero",

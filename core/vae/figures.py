@@ -1,4 +1,4 @@
-"""Plotly figures for the VAE geometry page: data in, ``go.Figure`` out."""
+"""Plotly figures for the VAE geometry page: data in, ``go.Figure`` out. Titles and names come from the page."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 import plotly.graph_objects as go
 
-from core.lab.figures import PALETTE, plot_text
+from core.lab.figures import PALETTE, Labels, plot_text
 
 
 def ellipse(center: np.ndarray, radii: np.ndarray, k: float, points: int = 60) -> tuple[np.ndarray, np.ndarray]:
@@ -25,7 +25,8 @@ def latent_scatter(
     chosen_sigma: np.ndarray | None = None,
     chosen_names: Sequence[str] = (),
 ) -> go.Figure:
-    """Latent means coloured by class; chosen points with their 1- and 2-sigma ellipses (VAE) or as stars (AE)."""
+    """Latent means coloured by class (``class_names`` as the page shows them); chosen points, named by
+    ``chosen_names``, with their 1- and 2-sigma ellipses (VAE) or as stars (AE)."""
     fig = go.Figure()
     for c, name in enumerate(class_names):
         pts = means[labels == c]
@@ -40,7 +41,7 @@ def latent_scatter(
         )
     if chosen is not None:
         for i, point in enumerate(chosen):
-            label = plot_text(chosen_names[i]) if i < len(chosen_names) else f"image {i + 1}"
+            label = plot_text(chosen_names[i]) if i < len(chosen_names) else f"#{i + 1}"
             if chosen_sigma is not None:
                 for k, dash in ((1, "solid"), (2, "dot")):
                     ex, ey = ellipse(point, chosen_sigma[i], k)
@@ -99,32 +100,43 @@ def image_strip(images: np.ndarray, title: str) -> go.Figure:
     return image_grid(np.asarray(images)[None], title)
 
 
-def kl_per_dimension(kl: np.ndarray) -> go.Figure:
+def kl_per_dimension(kl: np.ndarray, title: str) -> go.Figure:
     fig = go.Figure(go.Bar(x=[f"z{i + 1}" for i in range(len(kl))], y=kl))
-    fig.update_layout(
-        title="KL per latent dimension (test mean, nats)", height=300, margin={"l": 10, "r": 10, "t": 50, "b": 10}
-    )
+    fig.update_layout(title=title, height=300, margin={"l": 10, "r": 10, "t": 50, "b": 10})
     return fig
 
 
-def training_curves(histories: dict[str, list[dict[str, float]]]) -> go.Figure:
+def training_curves(histories: dict[str, list[dict[str, float]]], labels: Labels) -> go.Figure:
+    """Reconstruction (left axis) and KL (right axis) per epoch for each named model.
+
+    ``labels``: title, x, y, reconstruction and kl (legend names; field {model}).
+    """
     fig = go.Figure()
     for name, history in histories.items():
         epochs = [h["epoch"] for h in history]
         fig.add_trace(
             go.Scatter(
-                x=epochs, y=[h["reconstruction"] for h in history], mode="lines+markers", name=f"{name} reconstruction"
+                x=epochs,
+                y=[h["reconstruction"] for h in history],
+                mode="lines+markers",
+                name=labels["reconstruction"].format(model=name),
             )
         )
         if any(h["kl"] for h in history):
             fig.add_trace(
-                go.Scatter(x=epochs, y=[h["kl"] for h in history], mode="lines+markers", name=f"{name} KL", yaxis="y2")
+                go.Scatter(
+                    x=epochs,
+                    y=[h["kl"] for h in history],
+                    mode="lines+markers",
+                    name=labels["kl"].format(model=name),
+                    yaxis="y2",
+                )
             )
     fig.update_layout(
-        title="Training: reconstruction and KL per image (nats)",
+        title=labels["title"],
         height=320,
-        xaxis={"title": {"text": "epoch"}},
-        yaxis={"title": {"text": "reconstruction"}},
+        xaxis={"title": {"text": labels["x"]}},
+        yaxis={"title": {"text": labels["y"]}},
         yaxis2={"title": {"text": "KL"}, "overlaying": "y", "side": "right"},
         legend={"orientation": "h", "y": -0.3},
         margin={"l": 10, "r": 10, "t": 50, "b": 10},
