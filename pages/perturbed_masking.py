@@ -28,6 +28,7 @@ from core.perturbed_masking.parsing import DECODERS, NORMALISATIONS, to_conllu
 from ui import loaders
 from ui.corpora import corpus_actions, pick_row
 from ui.downloads import download_panel
+from ui.i18n import N_, _
 from ui.inputs import sentence_form
 from ui.models import load_or_error, model_picker
 from ui.panels.probe import probe_panel
@@ -38,17 +39,27 @@ from ui.panels.segmentation import (
     show_chinese_corpus,
     show_segmentation,
 )
-from ui.share import link_notes, number, publish, seed_state, share_link
+from ui.panels.trees import DISTANCE_NAMES, arc_labels, constituency_title, heat_labels, uas_labels
+from ui.share import number, seed_state, share_footer
 from ui.text import md_escape
 
 URL_PATH = "perturbed-masking"
 KIND = "perturbed-masking"
 EXAMPLE = "The old man who lived by the sea caught a huge fish yesterday ."
-DECODER_LABELS = {"eisner": "Eisner (projective)", "mst": "Chu-Liu/Edmonds (MST)"}
-NORM_LABELS = {"paper": "softmax as released (column j / row-j sum)", "row": "row softmax"}
-ROOT_LABELS = {"auto": "decoder chooses", "reference": "spaCy's root (gold-root setting)", "word": "a word I pick"}
-LANGUAGES = {"en": "English: dependency and constituency trees", "zh": "中文: word segmentation (分词)"}
-ROOT_SERIES = {"auto": "probe, decoder's root", "reference": "probe, spaCy's root given", "word": "probe, your root"}
+DECODER_LABELS = {"eisner": N_("Eisner (projective)"), "mst": N_("Chu-Liu/Edmonds (MST)")}
+NORM_LABELS = {"paper": N_("softmax as released (column j / row-j sum)"), "row": N_("row softmax")}
+ROOT_LABELS = {
+    "auto": N_("decoder chooses"),
+    "reference": N_("spaCy's root (gold-root setting)"),
+    "word": N_("a word I pick"),
+}
+LANGUAGES = {"en": N_("English: dependency and constituency trees"), "zh": N_("Chinese: word segmentation")}
+ROOT_SERIES = {
+    "auto": N_("probe, decoder's root"),
+    "reference": N_("probe, spaCy's root given"),
+    "word": N_("probe, your root"),
+}
+CORPUS_COLUMNS = {"sentence": N_("sentence"), "words": N_("number of words"), "right-chain UAS": N_("right-chain UAS")}
 
 
 def corpus_root(settings: dict) -> str:
@@ -63,25 +74,28 @@ def settings_sidebar(lang: str) -> dict:
     seed_state("pm.norm", "norm", "paper", lambda v: v if v in NORMALISATIONS else "paper")
     seed_state("pm.root", "root", "auto", lambda v: v if v in ROOT_LABELS else "auto")
     with st.sidebar:
-        st.subheader("Probe settings")
+        st.subheader(_("Probe settings"))
         model_picker("pm.model")
         if lang == "zh":
             return {"model": st.session_state["pm.model"], "corpus": corpus_picker()}
         st.radio(
-            "Distance d",
+            _("Distance d"),
             DISTANCES,
             key="pm.distance",
             horizontal=True,
-            help="How far the masked word's hidden state moves when the second word is masked too.",
+            format_func=lambda d: _(DISTANCE_NAMES[d]),
+            help=_("How far the masked word's hidden state moves when the second word is masked too."),
         )
-        st.selectbox("Dependency decoder", list(DECODERS), key="pm.decoder", format_func=DECODER_LABELS.get)
-        st.selectbox("Normalisation", NORMALISATIONS, key="pm.norm", format_func=NORM_LABELS.get)
         st.selectbox(
-            "Root word",
+            _("Dependency decoder"), list(DECODERS), key="pm.decoder", format_func=lambda d: _(DECODER_LABELS[d])
+        )
+        st.selectbox(_("Normalisation"), NORMALISATIONS, key="pm.norm", format_func=lambda n: _(NORM_LABELS[n]))
+        st.selectbox(
+            _("Root word"),
             list(ROOT_LABELS),
             key="pm.root",
-            format_func=ROOT_LABELS.get,
-            help="By default the decoder picks the root: the word whose masking disturbs the others most.",
+            format_func=lambda r: _(ROOT_LABELS[r]),
+            help=_("By default the decoder picks the root: the word whose masking disturbs the others most."),
         )
     return {k: st.session_state[f"pm.{k}"] for k in ("model", "distance", "decoder", "norm", "root")}
 
@@ -90,20 +104,20 @@ def layer_slider(n_layers: int, default: int) -> int:
     seed_state("pm.layer", "layer", default, number(0, 10_000, integer=True))
     if not 0 <= st.session_state["pm.layer"] <= n_layers:
         st.session_state["pm.layer"] = min(default, n_layers)
-    return st.slider("Layer (0 = embeddings)", 0, n_layers, key="pm.layer")
+    return st.slider(_("Layer (0 = embeddings)"), 0, n_layers, key="pm.layer")
 
 
 def run_corpus(sentences: Sentences, settings: dict) -> str | None:
     enc = load_or_error(settings["model"])
     if enc is None:
         return None
-    bar = st.progress(0.0, text="Analysing the corpus")
+    bar = st.progress(0.0, text=_("Analysing the corpus"))
     analyses = []
     n = len(sentences.sentences)
-    for i, text in enumerate(sentences.sentences):
-        bar.progress(i / n, text=f"Sentence {i + 1} of {n}: {md_escape(text[:60])}")
-        analyses.append(analyse(enc, text, distance=settings["distance"]))
-    bar.progress(1.0, text="Scoring every layer")
+    for i, sentence in enumerate(sentences.sentences):
+        bar.progress(i / n, text=_("Sentence {i} of {n}: {text}").format(i=i + 1, n=n, text=md_escape(sentence[:60])))
+        analyses.append(analyse(enc, sentence, distance=settings["distance"]))
+    bar.progress(1.0, text=_("Scoring every layer"))
     per_layer, chain = corpus_uas_by_layer(analyses, settings["decoder"], settings["norm"], corpus_root(settings))
     corpus_id = store.save(
         KIND,
@@ -121,11 +135,13 @@ def show_sentence(analysis: SentenceAnalysis, settings: dict, default_layer: int
     words = analysis.words
     if analysis.impact.dropped_words:
         st.warning(
-            f"The sentence was cut to its first {len(words)} words ({analysis.impact.dropped_words} dropped): "
-            f"the lab analyses at most {MAX_WORDS} words, within the encoder's token limit."
+            _(
+                "The sentence was cut to its first {n} words ({dropped} dropped): the lab analyses at most {most} "
+                "words, within the encoder's token limit."
+            ).format(n=len(words), dropped=analysis.impact.dropped_words, most=MAX_WORDS)
         )
     if len(words) < 2:
-        st.info("Perturbed masking needs at least two words.")
+        st.info(_("Perturbed masking needs at least two words."))
         return {}
     layer = layer_slider(analysis.n_layers, default_layer)
     root = settings["root"]
@@ -134,45 +150,58 @@ def show_sentence(analysis: SentenceAnalysis, settings: dict, default_layer: int
         if not 1 <= st.session_state["pm.root_word"] <= len(words):
             st.session_state["pm.root_word"] = 1
         root = st.selectbox(
-            "Root word", list(range(1, len(words) + 1)), key="pm.root_word", format_func=lambda i: f"{i} {words[i - 1]}"
+            _("Root word"),
+            list(range(1, len(words) + 1)),
+            key="pm.root_word",
+            format_func=lambda i: f"{i} {words[i - 1]}",
         )
     report = decode(analysis, layer, settings["decoder"], settings["norm"], root)
     if not analysis.impact.layer(layer).any():
         st.info(
-            "At this layer masking one word cannot change another (layer 0 holds no context): the impact "
-            "matrix is zero, so the trees below are an arbitrary tie-break, not structure."
+            _(
+                "At this layer masking one word cannot change another (layer 0 holds no context): the impact "
+                "matrix is zero, so the trees below are an arbitrary tie-break, not structure."
+            )
         )
     ref = analysis.reference
     card = BUILTIN_ENCODERS.get(analysis.impact.model)
 
     c1, c2, c3 = st.columns(3)
-    c1.metric("Probe UAS vs spaCy", "n/a" if report.uas is None else f"{report.uas:.1f}")
-    c2.metric("Right-chain UAS vs spaCy", "n/a" if report.right_chain_uas is None else f"{report.right_chain_uas:.1f}")
-    c3.metric("spaCy en_core_web_sm (its own gold UAS)", "91.8")
+    na = _("n/a")
+    c1.metric(_("Probe UAS vs spaCy"), na if report.uas is None else f"{report.uas:.1f}")
+    c2.metric(_("Right-chain UAS vs spaCy"), na if report.right_chain_uas is None else f"{report.right_chain_uas:.1f}")
+    c3.metric(_("spaCy en_core_web_sm (its own gold UAS)"), "91.8")
     st.caption(
-        "UAS in percent, punctuation excluded, against spaCy's parse of the same words (a silver reference in "
-        "spaCy's own annotation scheme). The paper: BERT-base layer 12 + Eisner, gold root, UAS 41.7 on English "
-        "PUD. " + (card.scorecard if card else "")
+        _(
+            "UAS in percent, punctuation excluded, against spaCy's parse of the same words (a silver reference in "
+            "spaCy's own annotation scheme). The paper: BERT-base layer 12 + Eisner, gold root, UAS 41.7 on "
+            "English PUD."
+        )
+        + (" " + _(card.scorecard) if card else "")
     )
 
     left, right = st.columns([1, 1])
-    heat = figs.impact_heatmap(words, analysis.impact.layer(layer), layer, analysis.impact.distance)
+    heat = figs.impact_heatmap(words, analysis.impact.layer(layer), heat_labels(layer, analysis.impact.distance))
     arcs = figs.dependency_arcs(
         words,
         report.heads,
         ref.heads if ref else None,
-        title=f"Dependency tree ({DECODER_LABELS[report.decoder]}), layer {layer}",
+        arc_labels(
+            _("Dependency tree ({decoder}), layer {layer}").format(
+                decoder=_(DECODER_LABELS[report.decoder]), layer=layer
+            )
+        ),
     )
-    tree = figs.constituency_tree(report.constituency, words)
-    series = {ROOT_SERIES[settings["root"]]: uas_by_layer(analysis, settings["decoder"], settings["norm"], root)}
+    tree = figs.constituency_tree(report.constituency, words, constituency_title())
+    series = {_(ROOT_SERIES[settings["root"]]): uas_by_layer(analysis, settings["decoder"], settings["norm"], root)}
     if settings["root"] == "auto" and ref is not None:
-        series[ROOT_SERIES["reference"]] = uas_by_layer(analysis, settings["decoder"], settings["norm"], "reference")
-    per_layer = figs.uas_by_layer(series, report.right_chain_uas)
+        series[_(ROOT_SERIES["reference"])] = uas_by_layer(analysis, settings["decoder"], settings["norm"], "reference")
+    per_layer = figs.uas_by_layer(series, report.right_chain_uas, uas_labels())
     left.plotly_chart(heat, key=f"{key}.heat", width="stretch")
     right.plotly_chart(per_layer, key=f"{key}.layers", width="stretch")
     st.plotly_chart(arcs, key=f"{key}.arcs", width="stretch")
     st.plotly_chart(tree, key=f"{key}.tree", width="stretch")
-    st.markdown("**Bracketed tree**")
+    st.markdown(_("**Bracketed tree**"))
     st.code(report.tree, language=None)
 
     record = {
@@ -189,32 +218,32 @@ def show_sentence(analysis: SentenceAnalysis, settings: dict, default_layer: int
         "right_chain_uas": report.right_chain_uas,
         "spacy_heads": list(ref.heads) if ref else None,
     }
-    with st.expander("Downloads", expanded=False):
+    with st.expander(_("Downloads"), expanded=False):
         download_panel(
             [
                 (
-                    "Matrix (CSV)",
+                    _("Matrix (CSV)"),
                     lambda: matrix_csv(words, analysis.impact.layer(layer)),
                     f"impact-layer{layer}.csv",
                     "text/csv",
                 ),
                 (
-                    "Analysis (JSON)",
+                    _("Analysis (JSON)"),
                     lambda: json.dumps({**record, "matrices": analysis.impact.matrices.tolist()}, ensure_ascii=False),
                     "analysis.json",
                     "application/json",
                 ),
                 (
-                    "Tree (CoNLL-U)",
+                    _("Tree (CoNLL-U)"),
                     lambda: to_conllu(words, report.heads, f"{report.decoder}, layer {layer}"),
                     "tree.conllu",
                     "text/plain",
                 ),
-                ("Tree (bracketed)", report.tree + "\n", "tree.txt", "text/plain"),
-                ("Heatmap (HTML)", heat, "impact-matrix.html"),
-                ("Dependency tree (HTML)", arcs, "dependency-tree.html"),
-                ("Constituency tree (HTML)", tree, "constituency-tree.html"),
-                ("UAS by layer (HTML)", per_layer, "uas-by-layer.html"),
+                (_("Tree (bracketed)"), report.tree + "\n", "tree.txt", "text/plain"),
+                (_("Heatmap (HTML)"), heat, "impact-matrix.html"),
+                (_("Dependency tree (HTML)"), arcs, "dependency-tree.html"),
+                (_("Constituency tree (HTML)"), tree, "constituency-tree.html"),
+                (_("UAS by layer (HTML)"), per_layer, "uas-by-layer.html"),
             ],
             f"{key}.dl",
             n_cols=4,
@@ -225,21 +254,23 @@ def show_sentence(analysis: SentenceAnalysis, settings: dict, default_layer: int
 def show_corpus(corpus_id: str, settings: dict) -> dict:
     meta = store.get(corpus_id)
     if meta is not None and meta.params.get("lang") == "zh":
-        st.error(f"{md_escape(meta.name)} is a Chinese corpus: choose 中文 above to open it.")
+        st.error(_("{name} is a Chinese corpus: choose Chinese above to open it.").format(name=md_escape(meta.name)))
         return {}
     meta, analyses = loaders.saved_corpus(corpus_id)
     if meta is None:
-        st.error(f"No saved analysis {corpus_id!r}: it was deleted, or the link is mistyped.")
+        st.error(_("No saved analysis {id}: it was deleted, or the link is mistyped.").format(id=repr(corpus_id)))
         return {}
     model = meta.params.get("model", "?")
-    st.subheader(f"Corpus: {md_escape(meta.name)}")
+    distance = meta.params.get("distance")
+    st.subheader(_("Corpus: {name}").format(name=md_escape(meta.name)))
     st.caption(
-        f"{meta.n_items} sentences, encoder {md_escape(str(model))}, {meta.params.get('distance')} distance. "
-        "Saved; this page's link reopens it."
+        _("{n} sentences, encoder {model}, {distance} distance. Saved; this page's link reopens it.").format(
+            n=meta.n_items, model=md_escape(str(model)), distance=_(DISTANCE_NAMES.get(distance, str(distance)))
+        )
     )
     per_layer, chain = loaders.corpus_layers(corpus_id, settings["decoder"], settings["norm"], corpus_root(settings))
     st.plotly_chart(
-        figs.uas_by_layer({"probe (corpus)": per_layer}, chain, "Corpus UAS per layer"),
+        figs.uas_by_layer({_("probe (corpus)"): per_layer}, chain, uas_labels(_("Corpus UAS per layer"))),
         key="pm.corpus.layers",
         width="stretch",
     )
@@ -248,7 +279,12 @@ def show_corpus(corpus_id: str, settings: dict) -> dict:
     layer = min(st.session_state["pm.layer"], analyses[0].n_layers)
     rows, reports = corpus_table(analyses, layer, settings["decoder"], settings["norm"], corpus_root(settings))
     table = pd.DataFrame(rows)
-    row = pick_row(table, "pm.corpus", f"**Sentences** (layer {layer}; click a row to open it, click a header to sort)")
+    row = pick_row(
+        table,
+        "pm.corpus",
+        _("**Sentences** (layer {layer}; click a row to open it, click a header to sort)").format(layer=layer),
+        CORPUS_COLUMNS,
+    )
 
     def forget() -> None:
         loaders.saved_corpus.clear()
@@ -257,26 +293,33 @@ def show_corpus(corpus_id: str, settings: dict) -> dict:
     corpus_actions(
         corpus_id,
         table,
-        ("Parses (JSON Lines)", lambda: parses_jsonl(analyses, reports), "corpus"),
+        (_("Parses (JSON Lines)"), lambda: parses_jsonl(analyses, reports), "corpus"),
         "pm.corpus",
         forget,
     )
     st.divider()
-    st.subheader(f"Sentence {row + 1}")
+    st.subheader(_("Sentence {n}").format(n=row + 1))
     return show_sentence(analyses[row], settings, default_layer, key="pm.corpus.sentence")
 
 
-st.title("Perturbed masking")
+st.title(_("Perturbed masking"))
 st.markdown(
-    "Mask a word, then mask a second one too, and measure how much the first word's hidden state moves: that is the "
-    "**impact** of the second word on the first (Wu et al., ACL 2020; kexue.fm 7476). The impact matrix of a sentence, "
-    "decoded, gives a dependency tree and a constituency tree without any parser training."
+    _(
+        "Mask a word, then mask a second one too, and measure how much the first word's hidden state moves: that is "
+        "the **impact** of the second word on the first (Wu et al., ACL 2020; kexue.fm 7476). The impact matrix of a "
+        "sentence, decoded, gives a dependency tree and a constituency tree without any parser training."
+    )
 )
 saved = store.get(st.query_params["corpus"]) if "corpus" in st.query_params else None
 saved_lang = saved.params.get("lang", "en") if saved else "en"  # a saved corpus's link opens in its language
 seed_state("pm.lang", "lang", saved_lang, lambda v: v if v in LANGUAGES else "en")
 lang = st.radio(
-    "Language", list(LANGUAGES), key="pm.lang", format_func=LANGUAGES.get, horizontal=True, label_visibility="collapsed"
+    _("Analysis language"),
+    list(LANGUAGES),
+    key="pm.lang",
+    format_func=lambda k: _(LANGUAGES[k]),
+    horizontal=True,
+    label_visibility="collapsed",
 )
 settings = settings_sidebar(lang)
 probe_panel()
@@ -287,7 +330,7 @@ if lang == "zh":
         st.session_state["pm.text_lang"] = lang
     seed_state("pm.zh.saved", "corpus", None)
     submitted = sentence_form(
-        "pm", placeholder=EXAMPLE_ZH, help_text="Chinese text, one sentence per line: several lines are saved."
+        "pm", placeholder=EXAMPLE_ZH, help_text=_("Chinese text, one sentence per line: several lines are saved.")
     )
     if submitted is not None:
         if len(submitted.sentences) == 1:
@@ -303,9 +346,7 @@ if lang == "zh":
         row = show_chinese_corpus(saved_id)
         params = {"lang": "zh", "model": settings["model"], "corpus": saved_id, "row": row}
     params.update(show_segmentation(settings["model"], st.session_state["pm.zh"], settings["corpus"]))
-    link_notes()
-    publish(params)
-    st.caption(f"Share this view: [{URL_PATH} link]({share_link(URL_PATH, params)}), or copy the address bar.")
+    share_footer(URL_PATH, params)
     st.stop()
 
 seed_state("pm.sentence", "s", "" if "corpus" in st.query_params else EXAMPLE)
@@ -338,13 +379,11 @@ if corpus_id:
 elif st.session_state["pm.sentence"]:
     enc = load_or_error(settings["model"])
     if enc is not None:
-        with st.spinner("Masking every word and every pair of words..."):
+        with st.spinner(_("Masking every word and every pair of words...")):
             analysis = loaders.analysis(settings["model"], st.session_state["pm.sentence"], settings["distance"])
         show_sentence(analysis, settings, enc.default_layer, key="pm.sentence")
         params = {"s": st.session_state["pm.sentence"], "layer": st.session_state.get("pm.layer"), **params}
 
 if settings["root"] == "word":
     params["rootword"] = st.session_state.get("pm.root_word")
-link_notes()
-publish(params)
-st.caption(f"Share this view: [{URL_PATH} link]({share_link(URL_PATH, params)}), or copy the address bar.")
+share_footer(URL_PATH, params)

@@ -19,10 +19,23 @@ from core.vae import jobs as vae_jobs
 from core.vae import model as vae
 from ui import loaders, preparing
 from ui.downloads import download_panel
+from ui.i18n import N_, _, error
 from ui.inputs import image_upload
-from ui.share import link_notes, number, publish, seed_state, share_link
+from ui.share import link_notes, number, seed_state, share_footer
 
 URL_PATH = "vae"
+ARCH_LABELS = {"mlp": N_("MLP"), "conv": N_("convolutional encoder")}
+DATASET_LABELS = {"fashion-mnist": N_("Fashion-MNIST"), "mnist": N_("MNIST"), "digits": N_("digits (8 x 8)")}
+
+
+def training_labels() -> dict[str, str]:
+    return {
+        "title": _("Training: reconstruction and KL per image (nats)"),
+        "x": _("epoch"),
+        "y": _("reconstruction"),
+        "reconstruction": _("{model} reconstruction"),
+        "kl": _("{model} KL"),
+    }
 
 
 def reopen(trained: dict[str, vae.VAEConfig]) -> None:
@@ -47,27 +60,28 @@ def settings() -> vae.VAEConfig:
     seed_state("vae.beta", "beta", 1.0, number(0.0, 20.0))
     seed_state("vae.arch", "arch", "mlp", lambda v: v if v in vae.ARCHS else "mlp")
     with st.sidebar:
-        st.subheader("Models")
-        st.selectbox("Data set", DATASETS, key="vae.data")
-        st.number_input("Epochs", 1, 200, key="vae.epochs")
-        st.number_input("Latent dimensions", 2, 32, key="vae.latent")
-        st.number_input("KL weight beta (VAE)", 0.0, 20.0, step=0.5, key="vae.beta")
+        st.subheader(_("Models"))
+        st.selectbox(_("Data set"), DATASETS, key="vae.data", format_func=lambda d: _(DATASET_LABELS.get(d, d)))
+        st.number_input(_("Epochs"), 1, 200, key="vae.epochs")
+        st.number_input(_("Latent dimensions"), 2, 32, key="vae.latent")
+        st.number_input(_("KL weight beta (VAE)"), 0.0, 20.0, step=0.5, key="vae.beta")
         st.radio(
-            "Encoder / decoder",
+            _("Encoder / decoder"),
             vae.ARCHS,
             key="vae.arch",
             horizontal=True,
-            format_func={"mlp": "MLP", "conv": "convolutional encoder"}.get,
+            format_func=lambda a: _(ARCH_LABELS[a]),
         )
         trained = {c.key: c for c in vae.saved_models() if c.kind == "vae"}
         if trained:
             st.selectbox(
-                "...or reopen a trained model",
+                _("...or reopen a trained model"),
                 [""] + sorted(trained),
                 key="vae.trained",
                 on_change=reopen,
                 args=(trained,),
-                help="Every model trained here is kept.",
+                placeholder=_("Choose a trained model"),
+                help=_("Every model trained here is kept."),
             )
     s = st.session_state
     return vae.VAEConfig(
@@ -79,27 +93,35 @@ def settings() -> vae.VAEConfig:
     )
 
 
-st.title("VAE geometry")
+st.title(_("VAE geometry"))
 st.markdown(
-    "An autoencoder maps each image to a **point**; a VAE maps it to a **region** N(mu, sigma^2) and must "
-    "reconstruct from anywhere inside it. Neighbouring regions are forced to decode sensibly, and the KL term keeps "
-    "them near the prior and overlapping, so the gaps between training images fill in (kexue.fm 7725). Same data, "
-    "same encoder and decoder, side by side."
+    _(
+        "An autoencoder maps each image to a **point**; a VAE maps it to a **region** N(mu, sigma^2) and must "
+        "reconstruct from anywhere inside it. Neighbouring regions are forced to decode sensibly, and the KL term "
+        "keeps them near the prior and overlapping, so the gaps between training images fill in (kexue.fm 7725). "
+        "Same data, same encoder and decoder, side by side."
+    )
 )
 config = settings()
 try:
     config.validate()
     data = loaders.image_data(config.data)
 except (ValueError, DataError) as exc:
-    st.error(str(exc))
+    error(exc)
     st.stop()
 st.caption(
-    f"Data: {data.name} from {data.source}: {len(data.x_train):,} training and {len(data.x_test):,} test "
-    f"images of {data.image_shape[0]} x {data.image_shape[1]}."
+    _("Data: {name} from {source}: {n_train} training and {n_test} test images of {h} x {w}.").format(
+        name=_(DATASET_LABELS.get(data.name, data.name)),
+        source=data.source,
+        n_train=f"{len(data.x_train):,}",
+        n_test=f"{len(data.x_test):,}",
+        h=data.image_shape[0],
+        w=data.image_shape[1],
+    )
 )
 if not preparing.ready(vae_jobs.pair(config), "vae.prepare"):
     if vae.saved_models():
-        st.markdown("Meanwhile, any model trained here reopens from the sidebar (**...or reopen a trained model**).")
+        st.markdown(_("Meanwhile, any model trained here reopens from the sidebar (**...or reopen a trained model**)."))
     link_notes()
     st.stop()
 m_vae, m_ae = (loaders.vae_model(dataclasses.replace(config, kind=kind)) for kind in vae.KINDS)
@@ -116,28 +138,32 @@ images = [i for i in st.session_state["vae.images"] if 0 <= i < n_test] or [0]
 if clicked is not None and clicked not in images:
     images = (images + [clicked])[-8:]
 st.session_state["vae.images"] = images
+class_names = [_(name) for name in data.class_names]
 chosen = st.multiselect(
-    "Test images to follow (by index, or click a point in the VAE plot)",
+    _("Test images to follow (by index, or click a point in the VAE plot)"),
     list(range(n_test)),
     key="vae.images",
     max_selections=8,
-    format_func=lambda i: f"{i}: {data.class_names[data.y_test[i]]}",
+    placeholder=_("Choose test images"),
+    format_func=lambda i: f"{i}: {class_names[data.y_test[i]]}",
 )
 chosen = chosen or [0]
 
 x_test = data.x_test
 mu_v, logvar_v = loaders.vae_codes(m_vae, m_vae.config.key, x_test)
-mu_a, _ = loaders.vae_codes(m_ae, m_ae.config.key, x_test)
+mu_a = loaders.vae_codes(m_ae, m_ae.config.key, x_test)[0]
 basis_v, basis_a = vae.pca_basis(mu_v), vae.pca_basis(mu_a)
 if basis_v is not None:
     st.info(
-        f"The latent space has {config.latent} dimensions: the plots show its first two principal components "
-        "(ellipses use the standard deviations of the first two latent dimensions)."
+        _(
+            "The latent space has {n} dimensions: the plots show its first two principal components (ellipses use "
+            "the standard deviations of the first two latent dimensions)."
+        ).format(n=config.latent)
     )
 pv, pa = vae.to_2d(mu_v, basis_v), vae.to_2d(mu_a, basis_a)
 seed_state("vae.same_axes", "same", True, lambda v: v != "0")
 same_axes = st.toggle(
-    "Same axes for both (the AE spreads its points far wider than the VAE's prior allows)", key="vae.same_axes"
+    _("Same axes for both (the AE spreads its points far wider than the VAE's prior allows)"), key="vae.same_axes"
 )
 
 
@@ -147,21 +173,21 @@ if not same_axes:
 sigma_v = np.exp(logvar_v / 2)
 
 m1, m2, m3, m4 = st.columns(4)
-m1.metric("VAE test ELBO (nats/image)", f"{m_vae.test['elbo']:.1f}")
-m2.metric("VAE reconstruction / KL", f"{m_vae.test['reconstruction']:.1f} / {m_vae.test['kl']:.2f}")
-m3.metric("AE test reconstruction", f"{m_ae.test['reconstruction']:.1f}")
-m4.metric("Training time (VAE + AE)", f"{m_vae.seconds + m_ae.seconds:.0f} s")
+m1.metric(_("VAE test ELBO (nats/image)"), f"{m_vae.test['elbo']:.1f}")
+m2.metric(_("VAE reconstruction / KL"), f"{m_vae.test['reconstruction']:.1f} / {m_vae.test['kl']:.2f}")
+m3.metric(_("AE test reconstruction"), f"{m_ae.test['reconstruction']:.1f}")
+m4.metric(_("Training time (VAE + AE)"), _("{seconds:.0f} s").format(seconds=m_vae.seconds + m_ae.seconds))
 
 names = [f"#{i}" for i in chosen]
 left, right = st.columns(2)
 fig_a = figs.latent_scatter(
-    pa, data.y_test, data.class_names, "Autoencoder: each image is a point", lim_a, pa[chosen], None, names
+    pa, data.y_test, class_names, _("Autoencoder: each image is a point"), lim_a, pa[chosen], None, names
 )
 fig_v = figs.latent_scatter(
     pv,
     data.y_test,
-    data.class_names,
-    "VAE: each image is a region (1 and 2 sigma)",
+    class_names,
+    _("VAE: each image is a region (1 and 2 sigma)"),
     lim_v,
     pv[chosen],
     sigma_v[chosen][:, :2],
@@ -178,14 +204,15 @@ if points and points != st.session_state.get("vae.last_click"):
         st.session_state["vae.clicked"] = index
         st.rerun()
 
-st.subheader("The noise ball")
+st.subheader(_("The noise ball"))
 first = chosen[0]
 ball_v = vae.noise_ball(m_vae, x_test[first], n=10, seed=0)
 ball_a = vae.noise_ball(m_ae, x_test[first], n=10, seed=0)
 original = x_test[first][None]
 st.plotly_chart(
     figs.image_strip(
-        np.concatenate([original, ball_v]), f"Test image #{first}, then 10 decodes of samples from its VAE region"
+        np.concatenate([original, ball_v]),
+        _("Test image #{i}, then 10 decodes of samples from its VAE region").format(i=first),
     ),
     key="vae.ball",
     width="stretch",
@@ -193,34 +220,34 @@ st.plotly_chart(
 st.plotly_chart(
     figs.image_strip(
         np.concatenate([original, ball_a]),
-        "The same for the autoencoder: it has no region, so all ten decodes are one image",
+        _("The same for the autoencoder: it has no region, so all ten decodes are one image"),
     ),
     key="vae.ball.ae",
     width="stretch",
 )
 
 seed_state("vae.grid", "grid", 15, number(5, 25, integer=True))
-n_grid = st.slider("Grid size", 5, 25, key="vae.grid")
+n_grid = st.slider(_("Grid size"), 5, 25, key="vae.grid")
 grid_v, grid_a = vae.decode_grid(m_vae, n_grid), vae.decode_grid(m_ae, n_grid)
 g1, g2 = st.columns(2)
-fig_ga = figs.image_grid(grid_a, "AE decodes the prior's quantiles: holes between its points")
-fig_gv = figs.image_grid(grid_v, "VAE decodes the prior's quantiles: every cell is an image")
+fig_ga = figs.image_grid(grid_a, _("AE decodes the prior's quantiles: holes between its points"))
+fig_gv = figs.image_grid(grid_v, _("VAE decodes the prior's quantiles: every cell is an image"))
 g1.plotly_chart(fig_ga, key="vae.grid.ae", width="stretch")
 g2.plotly_chart(fig_gv, key="vae.grid.vae", width="stretch")
 
-st.subheader("Interpolation")
+st.subheader(_("Interpolation"))
 seed_state("vae.a", "a", chosen[0], number(0, n_test - 1, integer=True))
 seed_state("vae.b", "b", chosen[-1] if len(chosen) > 1 else 1, number(0, n_test - 1, integer=True))
 c1, c2 = st.columns(2)
-a = c1.number_input("From test image", 0, n_test - 1, key="vae.a")
-b = c2.number_input("To test image", 0, n_test - 1, key="vae.b")
+a = c1.number_input(_("From test image"), 0, n_test - 1, key="vae.a")
+b = c2.number_input(_("To test image"), 0, n_test - 1, key="vae.b")
 path_v = vae.interpolate(m_vae, x_test[a], x_test[b], 10)
 path_a = vae.interpolate(m_ae, x_test[a], x_test[b], 10)
-st.plotly_chart(figs.image_strip(path_a, "Through the AE's latent space"), key="vae.interp.ae", width="stretch")
-st.plotly_chart(figs.image_strip(path_v, "Through the VAE's latent space"), key="vae.interp.vae", width="stretch")
+st.plotly_chart(figs.image_strip(path_a, _("Through the AE's latent space")), key="vae.interp.ae", width="stretch")
+st.plotly_chart(figs.image_strip(path_v, _("Through the VAE's latent space")), key="vae.interp.vae", width="stretch")
 
-st.subheader("Your image")
-upload = image_upload("Upload an image (any size; converted to grayscale at the data set's size)", "vae.upload")
+st.subheader(_("Your image"))
+upload = image_upload(_("Upload an image (any size; converted to grayscale at the data set's size)"), "vae.upload")
 if upload is not None:
     try:
         x_up = image_from_bytes(upload.name, upload.getvalue(), data.image_shape)
@@ -228,7 +255,7 @@ if upload is not None:
         z_ae = vae.encode(m_ae, x_up[None])[0]
         rec = np.concatenate([x_up[None], vae.decode(m_vae, mu_u), vae.decode(m_ae, z_ae)])
         st.plotly_chart(
-            figs.image_strip(rec, "Your image, the VAE's reconstruction, the AE's reconstruction"),
+            figs.image_strip(rec, _("Your image, the VAE's reconstruction, the AE's reconstruction")),
             key="vae.upload.rec",
             width="stretch",
         )
@@ -237,27 +264,29 @@ if upload is not None:
             figs.latent_scatter(
                 pv,
                 data.y_test,
-                data.class_names,
-                "Your image's region in the VAE",
+                class_names,
+                _("Your image's region in the VAE"),
                 lim_v,
                 pu,
                 np.exp(logvar_u / 2)[:, :2],
-                ["yours"],
+                [_("yours")],
             ),
             key="vae.upload.scatter",
             width="stretch",
         )
     except DataError as exc:
-        st.error(str(exc))
+        error(exc)
 
-st.subheader("Training")
+st.subheader(_("Training"))
 k1, k2 = st.columns(2)
 kl_dims = vae.kl_per_dimension(mu_v, logvar_v)
-k1.plotly_chart(figs.kl_per_dimension(kl_dims), key="vae.kl", width="stretch")
-curves = figs.training_curves({"VAE": m_vae.history, "AE": m_ae.history})
+k1.plotly_chart(
+    figs.kl_per_dimension(kl_dims, _("KL per latent dimension (test mean, nats)")), key="vae.kl", width="stretch"
+)
+curves = figs.training_curves({"VAE": m_vae.history, "AE": m_ae.history}, training_labels())
 k2.plotly_chart(curves, key="vae.curves", width="stretch")
 
-with st.expander("Downloads"):
+with st.expander(_("Downloads")):
     codes = pd.DataFrame(
         {
             "index": np.arange(n_test),
@@ -269,12 +298,12 @@ with st.expander("Downloads"):
     )
     download_panel(
         [
-            ("Latent codes (CSV)", lambda: codes.to_csv(index=False), "latent-codes.csv", "text/csv"),
-            ("VAE latent (HTML)", fig_v, "vae-latent.html"),
-            ("AE latent (HTML)", fig_a, "ae-latent.html"),
-            ("VAE grid (HTML)", fig_gv, "vae-grid.html"),
-            ("AE grid (HTML)", fig_ga, "ae-grid.html"),
-            ("Training curves (HTML)", curves, "training.html"),
+            (_("Latent codes (CSV)"), lambda: codes.to_csv(index=False), "latent-codes.csv", "text/csv"),
+            (_("VAE latent (HTML)"), fig_v, "vae-latent.html"),
+            (_("AE latent (HTML)"), fig_a, "ae-latent.html"),
+            (_("VAE grid (HTML)"), fig_gv, "vae-grid.html"),
+            (_("AE grid (HTML)"), fig_ga, "ae-grid.html"),
+            (_("Training curves (HTML)"), curves, "training.html"),
         ],
         "vae.dl",
     )
@@ -291,6 +320,4 @@ params = {
     "b": b,
     "same": "1" if same_axes else "0",
 }
-link_notes()
-publish(params)
-st.caption(f"Share this view: [{URL_PATH} link]({share_link(URL_PATH, params)}), or copy the address bar.")
+share_footer(URL_PATH, params)

@@ -1,8 +1,14 @@
-"""The one list of the lab's pages: the router builds the navigation from it, the home page its table of contents."""
+"""The one list of the lab's pages: the router builds the navigation from it, the home page its table of contents.
+
+Titles and summaries are English source strings (``N_``): the router and the home page show them through the
+catalogue, in the reader's language.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from core.lab.messages import N_
 
 
 @dataclass(frozen=True)
@@ -15,46 +21,56 @@ class PageEntry:
     source: str  # paper and blog post
 
 
-HOME = PageEntry("pages/home.py", "Home", ":material/home:", "home", "", "")
+HOME = PageEntry("pages/home.py", N_("Home"), ":material/home:", "home", "", "")
 
 PAGES: tuple[PageEntry, ...] = (
     PageEntry(
         "pages/perturbed_masking.py",
-        "Perturbed masking",
+        N_("Perturbed masking"),
         ":material/account_tree:",
         "perturbed-masking",
-        "What syntax does a BERT encoder know? The impact matrix of every layer, dependency and constituency trees "
-        "decoded from it without training, compared with spaCy's parser and the right-chain baseline; unsupervised "
-        "Chinese word segmentation beside jieba.",
+        N_(
+            "What syntax does a BERT encoder know? The impact matrix of every layer, dependency and constituency trees "
+            "decoded from it without training, compared with spaCy's parser and the right-chain baseline; unsupervised "
+            "Chinese word segmentation beside jieba."
+        ),
         "Wu et al., ACL 2020; kexue.fm 7476",
     ),
     PageEntry(
         "pages/integrated_gradients.py",
-        "Integrated gradients",
+        N_("Integrated gradients"),
         ":material/gradient:",
         "integrated-gradients",
-        "Which tokens or pixels drove a prediction? Integrated gradients with the completeness gap on every result, "
-        "Su's variant, gradients and gradient x input side by side, for Chinese and English sentiment classifiers "
-        "and a Fashion-MNIST CNN trained here.",
+        N_(
+            "Which tokens or pixels drove a prediction? Integrated gradients with the completeness gap on every "
+            "result, "
+            "Su's variant, gradients and gradient x input side by side, for Chinese and English sentiment classifiers "
+            "and a Fashion-MNIST CNN trained here."
+        ),
         "Sundararajan et al. 2017; kexue.fm 7533",
     ),
     PageEntry(
         "pages/optimizers.py",
-        "Optimizers",
+        N_("Optimizers"),
         ":material/trending_down:",
         "optimizers",
-        "Lookahead and LazyOptimizer for Keras 3: paths on Rosenbrock, Beale, Himmelblau, Rastrigin, a saddle and "
-        "an ill-conditioned quadratic with the slow weights drawn apart, and seeded training runs (Fashion-MNIST CNN, "
-        "a review classifier with a large embedding table).",
+        N_(
+            "Lookahead and LazyOptimizer for Keras 3: paths on Rosenbrock, Beale, Himmelblau, Rastrigin, a saddle and "
+            "an ill-conditioned quadratic with the slow weights drawn apart, and seeded training runs (Fashion-MNIST "
+            "CNN, "
+            "a review classifier with a large embedding table)."
+        ),
         "Zhang et al. 2019; kexue.fm, 2019-07-30",
     ),
     PageEntry(
         "pages/vae.py",
-        "VAE geometry",
+        N_("VAE geometry"),
         ":material/scatter_plot:",
         "vae",
-        "Why does a VAE's noise make its latent space usable? Autoencoder and VAE side by side on Fashion-MNIST: "
-        "latent means, posterior ellipses, the noise ball, decoded grids over the prior and interpolations.",
+        N_(
+            "Why does a VAE's noise make its latent space usable? Autoencoder and VAE side by side on Fashion-MNIST: "
+            "latent means, posterior ellipses, the noise ball, decoded grids over the prior and interpolations."
+        ),
         "kexue.fm 7725",
     ),
 )

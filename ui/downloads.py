@@ -7,6 +7,8 @@ from collections.abc import Callable
 import plotly.graph_objects as go
 import streamlit as st
 
+from ui.i18n import _
+
 
 def figure_html(fig: go.Figure) -> str:
     """A self-contained HTML file (plotly.js inlined, so it opens offline)."""
@@ -18,8 +20,8 @@ def download(label: str, data: Callable[[], str | bytes] | str | bytes, file_nam
     st.download_button(label, data=data, file_name=file_name, mime=mime, key=key, on_click="ignore")
 
 
-def download_figure(fig: go.Figure, file_name: str, key: str, label: str = "Figure (HTML)") -> None:
-    download(label, lambda: figure_html(fig), file_name, "text/html", key)
+def download_figure(fig: go.Figure, file_name: str, key: str, label: str | None = None) -> None:
+    download(label or _("Figure (HTML)"), lambda: figure_html(fig), file_name, "text/html", key)
 
 
 def download_panel(entries: list[tuple], prefix: str, n_cols: int = 3) -> None:

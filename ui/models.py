@@ -5,9 +5,10 @@ from __future__ import annotations
 import streamlit as st
 
 from core.models.registry import BUILTIN_ENCODERS, DEFAULT_ENCODER, Encoder, ModelError
+from ui.i18n import N_, _, error, text
 from ui.loaders import encoder
 
-OTHER = "Other: Hugging Face id or local folder"
+OTHER = N_("Other: Hugging Face id or local folder")  # the picker's last option (shown translated)
 
 
 def load_or_error(model_id: str) -> Encoder | None:
@@ -20,10 +21,12 @@ def load_or_error(model_id: str) -> Encoder | None:
     if prep is not None and not preparing.ready(prep, "encoder.prepare"):
         return None
     try:
-        with st.spinner(f"Loading {model_id} (the first time converts or reads it from disk)..."):
+        with st.spinner(
+            _("Loading {model_id} (the first time converts or reads it from disk)...").format(model_id=model_id)
+        ):
             return encoder(model_id)
     except ModelError as exc:
-        st.error(str(exc))
+        error(exc)
         return None
 
 
@@ -39,9 +42,9 @@ def picker(key: str, choices: dict[str, str], default: str, label: str, placehol
         st.session_state[choice_key] = current if current in ids else OTHER
         if current not in ids:
             st.session_state[other_key] = current
-    choice = st.selectbox(label, ids + [OTHER], key=choice_key, format_func=lambda i: choices.get(i, i))
+    choice = st.selectbox(label, ids + [OTHER], key=choice_key, format_func=lambda i: _(choices.get(i, i)))
     if choice == OTHER:
-        typed = st.text_input("Model id or folder", key=other_key, placeholder=placeholder)
+        typed = st.text_input(_("Model id or folder"), key=other_key, placeholder=placeholder)
         st.session_state[key] = typed.strip() or default
     else:
         st.session_state[key] = choice
@@ -56,8 +59,7 @@ def model_picker(key: str, default: str = DEFAULT_ENCODER) -> str:
     choices = {k: c.label for k, c in BUILTIN_ENCODERS.items()}
     for pid in probes:
         card = read_card(pid) or {}
-        choices[pid] = (
-            f"{pid} (masked LM trained here, {card.get('preset', {}).get('name', '?')} preset, "
-            f"{scorecard(card, short=True)})"
+        choices[pid] = _("{id} (masked LM trained here, {preset} preset, {score})").format(
+            id=pid, preset=card.get("preset", {}).get("name", "?"), score=text(scorecard(card, short=True))
         )
-    return picker(key, choices, default, "Encoder", "bert-base-uncased or /path/to/model")
+    return picker(key, choices, default, _("Encoder"), _("bert-base-uncased or /path/to/model"))

@@ -9,6 +9,9 @@ from urllib.parse import urlencode
 
 import streamlit as st
 
+from ui import i18n
+from ui.i18n import _
+
 NOTES_KEY = "share.notes"
 
 
@@ -63,18 +66,38 @@ def link_notes() -> None:
     notes = st.session_state.pop(NOTES_KEY, None)
     if notes:
         changed = "; ".join(f"{k}={raw[:40]!r} -> {value!r}" for k, (raw, value) in notes.items())
-        st.info(f"Some values in the link were out of range or unreadable and were changed: {changed}.")
+        st.info(
+            _("Some values in the link were out of range or unreadable and were changed: {changed}.").format(
+                changed=changed
+            )
+        )
+
+
+def _with_language(params: Mapping[str, Any]) -> dict[str, Any]:
+    """The settings plus the interface language (``hl``), so a link opens in the language it was shared in."""
+    return {**params, i18n.PARAM: i18n.current()}
 
 
 def publish(params: Mapping[str, Any]) -> None:
-    """Write the settings into the URL (dropping empty ones), only where they changed."""
-    wanted = {k: str(v) for k, v in params.items() if v not in (None, "")}
+    """Write the settings (and ``hl``) into the URL, dropping empty ones, only where they changed."""
+    wanted = {k: str(v) for k, v in _with_language(params).items() if v not in (None, "")}
     current = {k: st.query_params.get(k) for k in st.query_params.keys()}
     if current != wanted:
         st.query_params.from_dict(wanted)
 
 
 def share_link(url_path: str, params: Mapping[str, Any]) -> str:
-    """A relative link that reopens the view."""
-    query = urlencode({k: v for k, v in params.items() if v not in (None, "")})
-    return f"/{url_path}?{query}" if query else f"/{url_path}"
+    """A relative link that reopens the view, in the current interface language."""
+    query = urlencode({k: v for k, v in _with_language(params).items() if v not in (None, "")})
+    return f"/{url_path}?{query}"
+
+
+def share_footer(url_path: str, params: Mapping[str, Any]) -> None:
+    """The end of every page: notes about the link's values, the settings in the URL, and the share link."""
+    link_notes()
+    publish(params)
+    st.caption(
+        _("Share this view: [{name} link]({link}), or copy the address bar.").format(
+            name=url_path, link=share_link(url_path, params)
+        )
+    )

@@ -112,9 +112,10 @@ def test_home_page_links_the_technique(server, browser):
     page.close()
 
 
-def test_chinese_segmentation_deep_link(server, browser, tiny_bert_dir):
+def test_chinese_segmentation_deep_link(server, browser, bilingual_ready):
     from urllib.parse import quote
 
+    tiny_bert_dir = bilingual_ready  # its calibration prepared (the worker is off in the suite)
     url = f"{server}/perturbed-masking?lang=zh&model={quote(str(tiny_bert_dir))}&s={quote('我爱北京天安门。')}"
     page, body = open_and_capture(
         browser, url, ["text=Segmentation (red outline", "text=Su's recursive split tree"], "segmentation.png", 3000
@@ -219,3 +220,98 @@ def test_a_fresh_lab_queues_its_defaults_and_every_page_opens_within_10_s(browse
             assert took < 10, f"/{path} took {took:.1f} s to show {expected!r}"
             assert "Traceback" not in body and "Page not found" not in body
         assert [(j.kind, j.params) for j in reversed(jobs.list_jobs(20)) if j.status == "queued"] == queued
+
+
+# Both languages in a real browser: hl= in the link, the browser's own language, the sidebar switch.
+
+NAV_ZH = ("首页", "扰动掩码", "积分梯度", "优化器", "变分自编码器的几何")
+NAV_EN = ("Home", "Perturbed masking", "Integrated gradients", "Optimizers", "VAE geometry")
+BILINGUAL = {
+    # name: (url path and settings, heading in Chinese, heading in English, text that shows the result is drawn)
+    "home": ("", "kexue-lab", "kexue-lab", "已保存的分析|Saved analyses"),
+    "perturbed-masking": (
+        f"perturbed-masking?s={SENTENCE.replace(' ', '+')}&layer=3",
+        "扰动掩码",
+        "Perturbed masking",
+        "第 3 层的影响矩阵|Impact matrix, layer 3",
+    ),
+    "segmentation": ("perturbed-masking?lang=zh", "扰动掩码", "Perturbed masking", "苏剑林的递归切分树|Su's recursive"),
+    "integrated-gradients": (
+        "integrated-gradients?model=zh-sentiment&steps=20&text=房间干净，服务周到",
+        "积分梯度",
+        "Integrated gradients",
+        "红色推向它|Red pushes towards it",
+    ),
+    "vae": ("vae?data=digits&epochs=1&latent=3&grid=8", "变分自编码器的几何", "VAE geometry", "噪声球|The noise ball"),
+    "optimizers": (
+        "optimizers?function=himmelblau&opts=adam,lookahead:adam&steps=300",
+        "优化器实验：Lookahead 与 LazyOptimizer",
+        "Optimizer lab: Lookahead and LazyOptimizer",
+        "损失随步数的变化|Loss against step",
+    ),
+}
+
+
+@pytest.fixture(scope="module")
+def bilingual_ready(server, tiny_bert_dir, trained_classifiers):
+    """What the bilingual pages show with results: the VAE pair, and the tiny BERT's Chinese calibration."""
+    from core.perturbed_masking import jobs as pm_jobs
+    from core.vae import jobs as vae_jobs
+    from core.vae.model import VAEConfig
+    from tests.helpers import prepare_now
+
+    for prep in (vae_jobs.pair(VAEConfig(data="digits", epochs=1, latent=3)), pm_jobs.calibration(str(tiny_bert_dir))):
+        if not prep.ready():
+            prepare_now(prep)
+    return tiny_bert_dir
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+@pytest.mark.parametrize("name", list(BILINGUAL))
+def test_every_page_opens_in_the_language_of_its_link(server, browser, bilingual_ready, name, lang):
+    from urllib.parse import quote
+
+    path, heading_zh, heading_en, drawn = BILINGUAL[name]
+    if name == "segmentation":
+        path += f"&model={quote(str(bilingual_ready))}&s={quote('我爱北京天安门。')}"
+    page = browser.new_page(viewport={"width": 1400, "height": 1400 if name == "home" else 3400})
+    page.goto(f"{server}/{path}{'&' if '?' in path else '?'}hl={lang}")
+    page.wait_for_selector("h1", timeout=120_000)
+    zh_text, en_text = drawn.split("|")
+    page.wait_for_selector(f"text={zh_text if lang == 'zh' else en_text}", timeout=300_000)
+    page.wait_for_timeout(4000)  # the WebGL scatter plots draw last
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{lang}-{name}.png"), full_page=True)
+    nav = page.locator("[data-testid='stSidebarNav']").inner_text()
+    heading = page.locator("h1").first.inner_text()
+    body = page.inner_text("body")
+    assert "Traceback" not in body and "Page not found" not in body
+    if lang == "zh":
+        assert all(t in nav for t in NAV_ZH) and not any(t in nav for t in NAV_EN[1:]), nav
+        assert heading.startswith(heading_zh), heading
+    else:
+        assert all(t in nav for t in NAV_EN) and not any(t in nav for t in NAV_ZH), nav
+        assert heading.startswith(heading_en), heading
+    assert f"hl={lang}" in page.url
+    page.close()
+
+
+def test_the_browser_language_and_the_switch(server, browser):
+    """A Chinese browser gets Chinese with no hl= in the link; the switch turns it to English and keeps inputs."""
+    context = browser.new_context(locale="zh-CN", viewport={"width": 1400, "height": 1600})
+    page = context.new_page()
+    page.goto(f"{server}/optimizers?function=beale&steps=200")
+    page.wait_for_selector("text=优化器实验", timeout=120_000)
+    page.wait_for_selector("text=损失随步数的变化", timeout=120_000)
+    assert "hl=zh" in page.url
+    steps = page.get_by_label("步数", exact=True)
+    steps.fill("250")
+    steps.press("Enter")
+    page.wait_for_selector("text=到第 250 步的轨迹", timeout=60_000)
+    page.locator("[data-testid='stSidebar']").get_by_role("radio", name="English").click()
+    page.wait_for_selector("text=Optimizer lab: Lookahead and LazyOptimizer", timeout=60_000)
+    page.wait_for_selector("text=paths up to step 250", timeout=60_000)
+    assert page.get_by_label("Steps", exact=True).input_value() == "250"
+    page.wait_for_function("() => location.search.includes('hl=en')", timeout=30_000)
+    assert "function=beale" in page.url and "steps=250" in page.url
+    context.close()
