@@ -134,8 +134,8 @@ def scorecard(clf) -> None:
             + _(
                 "Trained on {n_train} examples, scored on {n_test} held out, in {seconds:.0f} s. Data: {source}."
             ).format(
-                n_train=f"{record.n_train:,}",
-                n_test=f"{record.n_test:,}",
+                n_train=i18n.number(record.n_train),
+                n_test=i18n.number(record.n_test),
                 seconds=record.seconds,
                 source=md_escape(record.source),
             )

@@ -17,7 +17,7 @@ from core.data.images import (
 from core.vae import figures as figs
 from core.vae import jobs as vae_jobs
 from core.vae import model as vae
-from ui import loaders, preparing
+from ui import i18n, loaders, preparing
 from ui.downloads import download_panel
 from ui.i18n import N_, _, error
 from ui.inputs import image_upload
@@ -113,8 +113,8 @@ st.caption(
     _("Data: {name} from {source}: {n_train} training and {n_test} test images of {h} x {w}.").format(
         name=_(DATASET_LABELS.get(data.name, data.name)),
         source=data.source,
-        n_train=f"{len(data.x_train):,}",
-        n_test=f"{len(data.x_test):,}",
+        n_train=i18n.number(len(data.x_train)),
+        n_test=i18n.number(len(data.x_test)),
         h=data.image_shape[0],
         w=data.image_shape[1],
     )

@@ -358,3 +358,27 @@ def test_switching_the_language_keeps_the_pages_inputs_and_results():
     assert shown.drop(columns="optimizer").equals(summary.drop(columns="optimizer"))
     assert list(shown["optimizer"]) == ["SGD", "Lookahead(SGD, k=5, alpha=0.5)"]
     assert at.query_params["hl"] in (["zh"], "zh"), "the link carries the language"
+
+
+def test_dates_numbers_and_lab_errors_follow_the_language():
+    def script():
+        import streamlit as st
+
+        from core.lab.messages import msg
+        from core.lab.textinput import TYPED, InputError
+        from ui import i18n
+
+        st.session_state.setdefault("lab.hl", "zh")
+        st.markdown(i18n.when(1_764_761_700.0))
+        st.markdown(i18n.number(1234567))
+        i18n.error(InputError("Type a sentence first: {source} is empty or only whitespace.", source=msg(TYPED)))
+
+    at = AppTest.from_function(script, default_timeout=TIMEOUT).run()
+    assert not at.exception, at.exception
+    assert re.fullmatch(r"2025年12月\d+日 \d\d:\d\d", at.markdown[0].value), at.markdown[0].value
+    assert at.markdown[1].value == "1,234,567"
+    assert at.error[0].value == "请先输入句子：文本框是空的，或者只有空白。"  # the nested key is translated too
+    at.session_state["lab.hl"] = "en"
+    at.run()
+    assert re.fullmatch(r"Dec \d+, 2025 \d\d:\d\d", at.markdown[0].value), at.markdown[0].value
+    assert at.error[0].value == "Type a sentence first: the text box is empty or only whitespace."

@@ -242,7 +242,7 @@ BILINGUAL = {
         "Integrated gradients",
         "红色推向它|Red pushes towards it",
     ),
-    "vae": ("vae?data=digits&epochs=1&latent=3&grid=8", "变分自编码器的几何", "VAE geometry", "噪声球|The noise ball"),
+    "vae": ("vae?data=digits&epochs=1&latent=4&grid=8", "变分自编码器的几何", "VAE geometry", "噪声球|The noise ball"),
     "optimizers": (
         "optimizers?function=himmelblau&opts=adam,lookahead:adam&steps=300",
         "优化器实验：Lookahead 与 LazyOptimizer",
@@ -260,7 +260,8 @@ def bilingual_ready(server, tiny_bert_dir, trained_classifiers):
     from core.vae.model import VAEConfig
     from tests.helpers import prepare_now
 
-    for prep in (vae_jobs.pair(VAEConfig(data="digits", epochs=1, latent=3)), pm_jobs.calibration(str(tiny_bert_dir))):
+    # latent 4: the VAE deep-link test needs latent 3 untrained, to watch it being prepared
+    for prep in (vae_jobs.pair(VAEConfig(data="digits", epochs=1, latent=4)), pm_jobs.calibration(str(tiny_bert_dir))):
         if not prep.ready():
             prepare_now(prep)
     return tiny_bert_dir

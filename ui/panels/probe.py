@@ -11,6 +11,7 @@ from core.lab.artifacts import atomic_write
 from core.lab.paths import lab_home
 from core.perturbed_masking import probe as P
 from core.perturbed_masking.figures import training_curve
+from ui import i18n
 from ui.i18n import N_, _, describe, text, when
 from ui.text import md_code, md_escape
 
@@ -87,7 +88,7 @@ def job_table() -> None:
                 r = job.result
                 line = _("{model}: {steps} steps in {minutes} min, masked-token accuracy {accuracy}").format(
                     model=md_code(r["model"]),
-                    steps=f"{r['steps']:,}",
+                    steps=i18n.number(r["steps"]),
                     minutes=r["minutes"],
                     accuracy=percent(r["mlm_accuracy"]),
                 )
@@ -127,7 +128,7 @@ def probe_panel() -> None:
         upload = None
         if source == "upload":
             upload = st.file_uploader(
-                _("UTF-8 .txt, one passage a line, at least {n} characters").format(n=f"{P.MIN_CHARS:,}"),
+                _("UTF-8 .txt, one passage a line, at least {n} characters").format(n=i18n.number(P.MIN_CHARS)),
                 type=["txt"],
                 key="probe.upload",
                 max_upload_size=P.MAX_CORPUS_BYTES // 2**20,
@@ -161,9 +162,9 @@ def probe_panel() -> None:
                 if corpus is None:
                     size = ""
                 elif corpus.language == "zh":
-                    size = _(" ({n} characters, character tokens)").format(n=f"{corpus.chars:,}")
+                    size = _(" ({n} characters, character tokens)").format(n=i18n.number(corpus.chars))
                 else:
-                    size = _(" ({n} characters, WordPiece tokens)").format(n=f"{corpus.chars:,}")
+                    size = _(" ({n} characters, WordPiece tokens)").format(n=i18n.number(corpus.chars))
                 st.success(
                     _("Job {id} queued{size}. Its progress shows below; you can close this tab.").format(
                         id=job_id, size=size
@@ -184,7 +185,7 @@ def probe_panel() -> None:
                     ).format(
                         id=md_code(pid),
                         corpus=md_escape(str(card.get("corpus"))),
-                        steps=f"{card.get('steps', 0):,}",
+                        steps=i18n.number(card.get("steps", 0)),
                         minutes=card.get("minutes"),
                         accuracy=percent(card.get("mlm_accuracy")),
                         score=text(P.scorecard(card)),

@@ -61,7 +61,7 @@ def corpus_picker() -> str | None:
         return None
     st.caption(
         _("Counting from {name} ({n} characters). Uploaded corpora are not part of share links.").format(
-            name=md_escape(upload.name), n=f"{sum(map(len, lines)):,}"
+            name=md_escape(upload.name), n=i18n.number(sum(map(len, lines)))
         )
     )
     return char_stats.save_corpus(lines, source)
