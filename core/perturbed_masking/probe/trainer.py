@@ -195,9 +195,9 @@ class Trainer:
         import torch
         from transformers import BertForMaskedLM, BertTokenizerFast
 
-        from core.models.registry import _quiet_transformers
+        from core.models.registry import quiet_transformers
 
-        _quiet_transformers()
+        quiet_transformers()
         cfg, preset = self.config, self.preset
         torch.set_num_threads(cfg.threads or max(1, os.cpu_count() or 1))
         self.progress(0.0, msg("Reading the corpus"))
