@@ -8,10 +8,11 @@ DEV_STAMP := $(VENV)/.installed-dev
 
 .PHONY: run test lint bench messages
 
-$(STAMP): requirements.txt
+$(STAMP): requirements.txt requirements-nodeps.txt
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -r requirements.txt
+	$(BIN)/python -m pip install -q --no-deps -r requirements-nodeps.txt
 	touch $@
 
 $(DEV_STAMP): $(STAMP) requirements-dev.txt
