@@ -52,3 +52,35 @@ def add_sentence_input(p: argparse.ArgumentParser, extra: str = "") -> None:
     p.add_argument("sentence", nargs="?", help=f"the sentence (or use --input{extra})")
     p.add_argument("--input", help="a .txt (one sentence a line), .csv or .jsonl file")
     p.add_argument("--output", help="write JSON Lines here instead of stdout")
+
+
+def run_job(kind: str, params: dict, what: str) -> dict:
+    """Queue a background job and work it in this process (its progress on stderr), or wait for the
+    machine's worker when another job holds it; returns the job's result. Ctrl-C (or SIGTERM) leaves the job
+    interrupted with its checkpoint, to continue with ``--resume``."""
+    import signal
+
+    from core.lab import jobs
+
+    job_id = jobs.submit(kind, params)
+    print(f"job {job_id} queued", file=sys.stderr)
+
+    def interrupted(_signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupted)
+    try:
+        if not jobs.run_worker(until=job_id, echo=stderr_progress):
+            print("another job is running on this machine; this one waits its turn", file=sys.stderr)
+            jobs.start_worker()
+        job = jobs.get(job_id)
+        if job.status in jobs.ACTIVE:
+            job = jobs.wait(job_id, echo=stderr_progress)
+    except KeyboardInterrupt:
+        jobs.mark_interrupted(job_id)
+        raise CliError(f"interrupted: job {job_id} keeps its checkpoint; continue it with --resume") from None
+    if job.status == "failed":
+        raise CliError(f"{what} failed: {job.error}")
+    if job.status == "cancelled":
+        raise CliError(f"job {job_id} was cancelled: {job.message}")
+    return job.result

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
 from collections.abc import Iterator
 from typing import Any
 
-from core.cli.common import CliError, add_sentence_input, sentences, stderr_progress
+from core.cli.common import CliError, add_sentence_input, run_job, sentences, stderr_progress
 from core.perturbed_masking.impact import DISTANCES, MAX_WORDS, ROOT_CHOICES
 from core.perturbed_masking.parsing import NORMALISATIONS
 from core.perturbed_masking.segmentation import RULES
@@ -117,7 +116,6 @@ def cmd_segment(args: argparse.Namespace) -> Iterator[dict[str, Any]]:
 
 
 def cmd_train_probe(args: argparse.Namespace) -> Iterator[dict[str, Any]]:
-    from core.lab import jobs
     from core.perturbed_masking import probe as P
 
     if args.preset not in P.PRESETS:
@@ -136,28 +134,7 @@ def cmd_train_probe(args: argparse.Namespace) -> Iterator[dict[str, Any]]:
         "name": args.name,
         "resume": args.resume,
     }
-    job_id = jobs.submit("train-probe", params)
-    print(f"job {job_id} queued", file=sys.stderr)
-
-    def interrupted(_signum: int, _frame: object) -> None:
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, interrupted)
-    try:
-        if not jobs.run_worker(until=job_id, echo=stderr_progress):
-            print("another job is running on this machine; this one waits its turn", file=sys.stderr)
-            jobs.start_worker()
-        job = jobs.get(job_id)
-        if job.status in jobs.ACTIVE:
-            job = jobs.wait(job_id, echo=stderr_progress)
-    except KeyboardInterrupt:
-        jobs.mark_interrupted(job_id)
-        raise CliError(f"interrupted: job {job_id} keeps its checkpoint; continue it with --resume") from None
-    if job.status == "failed":
-        raise CliError(f"training failed: {job.error}")
-    if job.status == "cancelled":
-        raise CliError(f"job {job_id} was cancelled: {job.message}")
-    yield job.result
+    yield run_job("train-probe", params, "training")
 
 
 def _encoder_args(p: argparse.ArgumentParser) -> None:
