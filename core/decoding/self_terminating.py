@@ -26,18 +26,35 @@ def log1mexp(x: torch.Tensor) -> torch.Tensor:
     return torch.where(x > -math.log(2.0), torch.log(-torch.expm1(x)), torch.log1p(-torch.exp(x)))
 
 
+def log_survival(
+    eos_logit: torch.Tensor, eps: float, start: torch.Tensor | None = None, mask: torch.Tensor | None = None
+) -> torch.Tensor:
+    """log prod_{s <= t} beta_s [batch, time]: the running sum of log beta from ``start`` [batch] (the state
+    after earlier steps; zeros at a sequence's first token); positions where ``mask`` is false add nothing."""
+    if not 0.0 < eps < 1.0:
+        raise BadArgument("the self-terminating layer needs 0 < epsilon < 1, not {eps}", eps=eps)
+    log_beta = math.log1p(-eps) + F.logsigmoid(eos_logit)
+    if mask is not None:
+        log_beta = log_beta.masked_fill(~mask, 0.0)
+    out = torch.cumsum(log_beta, dim=1)
+    return out if start is None else out + start.unsqueeze(1)
+
+
 def self_terminating_log_probs(
-    token_logits: torch.Tensor, eos_logit: torch.Tensor, eos_id: int, eps: float
+    token_logits: torch.Tensor,
+    eos_logit: torch.Tensor,
+    eos_id: int,
+    eps: float,
+    log_survive: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Log-probabilities [batch, time, vocab] of the self-terminating layer.
 
     ``token_logits`` [batch, time, vocab]: the ordinary output layer's logits (its EOS column is ignored);
-    ``eos_logit`` [batch, time]: u . h_t + b; the product runs over the sequence's steps from its first.
+    ``eos_logit`` [batch, time]: u . h_t + b; ``log_survive``: :func:`log_survival` of it when the caller
+    has it already (the product runs over the sequence's steps from its first).
     """
-    if not 0.0 < eps < 1.0:
-        raise BadArgument("the self-terminating layer needs 0 < epsilon < 1, not {eps}", eps=eps)
-    log_beta = math.log1p(-eps) + F.logsigmoid(eos_logit)
-    log_survive = torch.cumsum(log_beta, dim=1)  # log prod_{s <= t} beta_s, < 0
+    if log_survive is None:
+        log_survive = log_survival(eos_logit, eps)
     masked = token_logits.clone()
     masked[..., eos_id] = float("-inf")
     out = log_survive.unsqueeze(-1) + torch.log_softmax(masked, dim=-1)
