@@ -183,3 +183,19 @@ def vae_model(config: vae.VAEConfig) -> vae.TrainedModel:
 def vae_codes(_model: vae.TrainedModel, key: str, _images: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
     """Latent codes of the test images, cached per model key (which names the data set)."""
     return vae.encode(_model, _images)
+
+
+@st.cache_resource(show_spinner=False, max_entries=3)
+def _language_model(model_id: str, stamp: float):  # noqa: ANN202 - core.decoding.models.LanguageModel
+    from core.decoding.models import load_language_model
+
+    return load_language_model(model_id)
+
+
+def language_model(model_id: str):  # noqa: ANN201 - core.decoding.models.LanguageModel
+    """One language model per id per server process, shared by every session (never mutated); an LSTM
+    retrained here under the same id is a new entry (its card's time is part of the key)."""
+    from core.decoding.training import model_folder
+
+    card = model_folder(model_id) / "card.json"
+    return _language_model(model_id, card.stat().st_mtime if card.exists() else 0.0)

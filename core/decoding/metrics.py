@@ -32,6 +32,15 @@ def find_loop(tokens: Sequence[int], max_period: int = LOOP_PERIOD, cover: int =
     return None
 
 
+def loop_start(tokens: Sequence[int], period: int) -> int:
+    """Where the periodic tail of period ``period`` begins: the first index i from which every token equals
+    the one ``period`` later, up to the end (the page highlights from there)."""
+    i = len(tokens) - period
+    while i > 0 and tokens[i - 1] == tokens[i - 1 + period]:
+        i -= 1
+    return max(i, 0)
+
+
 def seq_rep(tokens: Sequence[int], n: int = 4) -> float:
     """seq-rep-n (Welleck et al. 2020, unlikelihood training): 1 - unique n-grams / n-grams; 0 below n tokens."""
     grams = [tuple(tokens[i : i + n]) for i in range(len(tokens) - n + 1)]

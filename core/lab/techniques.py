@@ -4,4 +4,4 @@ Each one has ``cli`` (its subcommands: ``register(sub)``) and ``jobs`` (its
 background job kinds and the defaults it wants prepared).
 """
 
-PACKAGES = ("core.perturbed_masking", "core.vae", "core.attribution", "core.optimizers")
+PACKAGES = ("core.perturbed_masking", "core.vae", "core.attribution", "core.optimizers", "core.decoding")
