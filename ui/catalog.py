@@ -73,4 +73,17 @@ PAGES: tuple[PageEntry, ...] = (
         ),
         "kexue.fm 7725",
     ),
+    PageEntry(
+        "pages/decoding.py",
+        N_("Decoding that never stops"),
+        ":material/all_inclusive:",
+        "decoding",
+        N_(
+            "Why does generation sometimes never stop? Greedy, beam, top-k, nucleus and ancestral decoding side by "
+            "side with SmolLM2 and two LSTMs trained here: loops highlighted, p(EOS) at every step, the share still "
+            "running against L over a prompt set, and the fixes: consistent sampling and a self-terminating output "
+            "layer."
+        ),
+        "Welleck et al., EMNLP 2020; kexue.fm 7500",
+    ),
 )

@@ -52,8 +52,9 @@ def default_prompts(model_id: str) -> list[str]:
             held = json.loads((folder / "held_out.json").read_text(encoding="utf-8"))
         except (OSError, ValueError):
             held = []
-        if held:
-            return prompts(Corpus(model_id, (), tuple(held)), n=LSTM_PROMPTS)
+        found = prompts(Corpus(model_id, (), tuple(held)), n=LSTM_PROMPTS) if held else []
+        if found:
+            return found
     sets = builtin_prompts()
     return sets["en"] + sets["zh"]
 

@@ -283,6 +283,7 @@ PAGES = {
     "integrated_gradients": "Integrated gradients",
     "vae": "VAE geometry",
     "optimizers": "Optimizer lab: Lookahead and LazyOptimizer",
+    "decoding": "Decoding that never stops",
 }
 
 

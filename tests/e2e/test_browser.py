@@ -193,6 +193,7 @@ FRESH_PAGES = {
     "integrated-gradients?model=fashion-mnist-cnn": "Preparing the fashion-mnist-cnn classifier",
     "optimizers": "paths up to step",
     "vae": "Preparing the VAE and its autoencoder twin",
+    "decoding": "Preparing SmolLM2-135M-Instruct",
 }
 
 
@@ -224,8 +225,15 @@ def test_a_fresh_lab_queues_its_defaults_and_every_page_opens_within_10_s(browse
 
 # Both languages in a real browser: hl= in the link, the browser's own language, the sidebar switch.
 
-NAV_ZH = ("首页", "扰动掩码", "积分梯度", "优化器", "变分自编码器的几何")
-NAV_EN = ("Home", "Perturbed masking", "Integrated gradients", "Optimizers", "VAE geometry")
+NAV_ZH = ("首页", "扰动掩码", "积分梯度", "优化器", "变分自编码器的几何", "停不下来的解码")
+NAV_EN = (
+    "Home",
+    "Perturbed masking",
+    "Integrated gradients",
+    "Optimizers",
+    "VAE geometry",
+    "Decoding that never stops",
+)
 BILINGUAL = {
     # name: (url path and settings, heading in Chinese, heading in English, text that shows the result is drawn)
     "home": ("", "kexue-lab", "kexue-lab", "已保存的分析|Saved analyses"),
@@ -249,6 +257,12 @@ BILINGUAL = {
         "Optimizer lab: Lookahead and LazyOptimizer",
         "损失随步数的变化|Loss against step",
     ),
+    "decoding": (
+        "decoding?model=lstm-e2e-softmax&L=300&p=0",
+        "停不下来的解码",
+        "Decoding that never stops",
+        "曲线变平的地方|Where a curve flattens",
+    ),
 }
 
 
@@ -264,6 +278,11 @@ def bilingual_ready(server, tiny_bert_dir, trained_classifiers):
     for prep in (vae_jobs.pair(VAEConfig(data="digits", epochs=1, latent=4)), pm_jobs.calibration(str(tiny_bert_dir))):
         if not prep.ready():
             prepare_now(prep)
+    from core.decoding.table import TableSpec, compute_table
+    from tests.app.test_decoding import save_tiny_lstm
+
+    save_tiny_lstm("lstm-e2e-softmax")  # the decoding page's table, as if the worker had trained and decoded
+    compute_table(TableSpec(model="lstm-e2e-softmax", max_new_tokens=300))
     return tiny_bert_dir
 
 
