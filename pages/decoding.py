@@ -8,12 +8,12 @@ import json
 import pandas as pd
 import streamlit as st
 
+from core.decoding import corpus, training
 from core.decoding import decoders as dec
 from core.decoding import figures as figs
 from core.decoding import jobs as dec_jobs
 from core.decoding import models as lms
 from core.decoding import table as tables
-from core.decoding import training
 from core.decoding.metrics import expected_steps_to_stop
 from core.decoding.self_terminating import eos_lower_bound, greedy_horizon
 from core.lab import jobs
@@ -22,7 +22,7 @@ from core.models.causal_lm import SMOLLM2
 from core.models.registry import ModelError
 from ui import preparing
 from ui.downloads import download_panel
-from ui.i18n import N_, _, error, headers, number
+from ui.i18n import N_, _, error, headers, number, text
 from ui.loaders import language_model
 from ui.models import picker
 from ui.share import seed_state, share_footer
@@ -66,6 +66,7 @@ TABLE_COLUMNS = {
 }
 PROMPT_COLUMNS = {"prompt": N_("prompt"), "continuation": N_("continuation"), "stopped": N_("stopped")}
 PROMPT_COLUMNS["length"] = N_("length")
+PRESET_NAMES = {"quick": N_("quick (hidden 128, minutes)"), "default": N_("default (hidden 512, about 45 min each)")}
 MODE_NAMES = {"raw": N_("raw continuation"), "chat": N_("chat template")}
 
 
@@ -379,6 +380,42 @@ def trained_pair() -> list:
                     jobs.submit_once(prep.kind, prep.params)
             jobs.start_worker()
             st.rerun()
+    with st.expander(_("Train the pair on your own corpus")):
+        st.caption(
+            _(
+                "A UTF-8 .txt file in any language: its lines are cut into sentences ({low} to {high} characters), "
+                "a tenth is held out. Both output layers are trained on it as background jobs; the models appear "
+                "in the model picker as lstm-upload-...-softmax and lstm-upload-...-self-terminating."
+            ).format(low=corpus.MIN_CHARS, high=corpus.MAX_CHARS)
+        )
+        upload = st.file_uploader(_("Corpus (.txt)"), type=["txt"], key="dec.corpus", max_upload_size=50)
+        preset = st.radio(
+            _("Preset"),
+            ["quick", "default"],
+            key="dec.corpus.preset",
+            horizontal=True,
+            format_func=lambda k: _(PRESET_NAMES[k]),
+        )
+        if upload is not None and st.button(_("Train both"), key="dec.corpus.train"):
+            try:
+                path = corpus.save_upload(upload.getvalue())
+            except LabError as exc:
+                error(exc)
+            else:
+                for output in dec_jobs.OUTPUTS:
+                    prep = dec_jobs.lm_preparation(output, str(path), preset)
+                    if not prep.ready():
+                        jobs.submit_once(prep.kind, prep.params)
+                jobs.start_worker()
+                st.success(
+                    _("Queued: {names}.").format(
+                        names=", ".join(training.lm_name(str(path), o, preset) for o in dec_jobs.OUTPUTS)
+                    )
+                )
+        for job in [j for j in jobs.list_jobs(10) if j.kind == "train-lm" and j.status in jobs.ACTIVE]:
+            st.caption(
+                _("Job {id}: {message} ({done:.0%})").format(id=job.id, message=text(job.message), done=job.progress)
+            )
     if not history:
         return []
     fig = figs.curve_figure(

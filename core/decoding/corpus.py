@@ -168,3 +168,22 @@ def prompts(corpus: Corpus, n: int = 200, prefix: int = 5) -> list[str]:
     rng = random.Random(SEED)
     chosen = rng.sample(long_enough, min(n, len(long_enough)))
     return [s[:prefix] for s in chosen]
+
+
+def save_upload(data: bytes) -> Path:
+    """Keep an uploaded corpus in the lab home (``corpora/upload-<hash>.txt``) for the training jobs to read;
+    CorpusError when it is not UTF-8, over 50 MB, or has too few sentences."""
+    from core.lab.artifacts import atomic_write
+    from core.lab.paths import lab_home
+
+    if len(data) > MAX_UPLOAD_BYTES:
+        raise CorpusError("{source} is over 50 MB; give the language models a smaller corpus.", source="upload")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise CorpusError("{source} is not UTF-8 text.", source="upload") from None
+    corpus = from_text(text)  # refuses a corpus too small to learn from
+    path = lab_home() / "corpora" / f"{corpus.name}.txt"
+    if not path.exists():
+        atomic_write(path, lambda p: p.write_bytes(data))
+    return path

@@ -90,3 +90,13 @@ def test_the_prompt_set_table(monkeypatch):
     assert [s.decoder for s in shown] == ["greedy", "topk:2", "consistent-topk:2"] and shown[0].prompt == "他说"
     assert len(default_prompts("smollm2-135m")) == 32
     assert TableSpec.from_params(spec.params()) == spec and TableSpec().params() == {"model": "smollm2-135m"}
+
+
+def test_an_uploaded_corpus_is_kept_for_the_jobs_and_names_its_models():
+    path = C.save_upload(TEXT.encode("utf-8"))
+    assert path.read_text(encoding="utf-8") == TEXT and path.name.startswith("upload-")
+    assert C.load(str(path)).held_out == C.from_text(TEXT).held_out
+    assert training.lm_name(str(path), "softmax", "quick") == f"lstm-{path.stem}-softmax-quick"
+    for bad, words in [(b"\xff\xfe", "UTF-8"), ("一句。".encode(), "at least 20")]:
+        with pytest.raises(C.CorpusError, match=words):
+            C.save_upload(bad)
