@@ -231,19 +231,29 @@ def arithmetic(table: dict, rate: float | None) -> None:
 
 
 def prompt_set(model_id: str, specs: list[str], limit: int, chat: bool) -> dict | None:
-    """The prompt-set table of the model (the default decoders and L, or the page's when asked): stored if
-    computed, else its job's progress."""
+    """The prompt-set table for the page's settings when it is stored (or computed on request, as a
+    background job); else the nearest stored one (the table's decoders at this L, then the default table,
+    which the lab prepares for every built-in model)."""
     st.subheader(_("Over the whole prompt set"))
-    spec = tables.TableSpec(model=model_id, chat=chat)  # the default table, prepared when the lab starts
-    if tuple(specs) != dec.TABLE_DECODERS or limit != spec.limit:
-        custom = tables.TableSpec(model=model_id, decoders=tuple(specs), max_new_tokens=limit, chat=chat)
-        same_limit = tables.TableSpec(model=model_id, max_new_tokens=limit, chat=chat)
-        if tables.load_table(custom) is not None or st.toggle(
-            _("Compute the table for the decoders and L above (a background job)"), key="dec.custom"
-        ):
-            spec = custom
-        elif limit != spec.limit and tables.load_table(same_limit) is not None:
-            spec = same_limit
+    default = tables.TableSpec(model=model_id)
+    wanted = tables.TableSpec(
+        model=model_id,
+        decoders=tuple(specs),
+        max_new_tokens=None if limit == default.limit else limit,
+        chat=chat,
+    )
+    spec = wanted
+    if wanted != default and tables.load_table(wanted) is None:
+        ask = st.toggle(
+            _("Compute the table for the decoders, L and prompt mode above (a background job)"), key="dec.custom"
+        )
+        if not ask:
+            nearby = [
+                tables.TableSpec(model=model_id, max_new_tokens=wanted.max_new_tokens, chat=chat),
+                tables.TableSpec(model=model_id, max_new_tokens=wanted.max_new_tokens),
+                default,
+            ]
+            spec = next((t for t in nearby if tables.load_table(t) is not None), default)
     if not preparing.ready(dec_jobs.table_preparation(spec), "dec.table"):
         return None
     return tables.load_table(spec)
@@ -251,9 +261,13 @@ def prompt_set(model_id: str, specs: list[str], limit: int, chat: bool) -> dict 
 
 def show_table(table: dict, model_id: str, rate: float | None) -> list:
     limit = table["limit"]
+    mode_key = "chat" if table["spec"].get("chat") else "raw"
     st.caption(
-        _("{n} prompts, L = {limit}, seed {seed}.").format(
-            n=len(table["prompts"]), limit=limit, seed=table["spec"].get("seed", 0)
+        _("{n} prompts, L = {limit}, seed {seed}, {mode}.").format(
+            n=len(table["prompts"]),
+            limit=limit,
+            seed=table["spec"].get("seed", 0),
+            mode=_(MODE_NAMES[mode_key]),
         )
     )
     frame = pd.DataFrame(
