@@ -147,8 +147,8 @@ def show_continuations(conts: list, limit: int) -> None:
                 if c.stopped
                 else _("no EOS within L = {limit}").format(limit=limit)
             )
-            if c.loop is not None:
-                status += " · " + _("ends in a loop of {n} tokens").format(n=len(c.loop))
+            if c.loop_period is not None:
+                status += " · " + _("ends in a loop of {n} tokens").format(n=c.loop_period)
             st.caption(status)
             st.markdown(highlighted(c.text, c.loop_char, c.stopped), unsafe_allow_html=True)
 
@@ -190,7 +190,7 @@ def inspector(conts: list, lm) -> None:  # noqa: ANN001 - a LanguageModel
     eos_texts = {lm.token_text(e) for e in lm.eos_ids}
     fig = figs.candidates_figure(
         c.top[s],
-        c.candidates[s] if c.candidates[s] < len(c.top[s]) else len(c.top[s]),
+        min(c.candidates[s], dec.parse(c.decoder).width or c.candidates[s], len(c.top[s])),
         eos_texts,
         {
             "title": _("Step {step}: the model's most likely tokens").format(step=step),

@@ -108,6 +108,10 @@ class Continuation:
     def length(self) -> int:
         return len(self.tokens)
 
+    @property
+    def loop_period(self) -> int | None:
+        return None if self.loop is None else len(self.loop)
+
     eos_id: int | None = None  # the EOS id it stopped with
 
     def row(self) -> dict[str, Any]:

@@ -172,6 +172,7 @@ def compute_table(
                         "loop": None if c.loop is None else "".join(c.pieces[-len(c.loop) :]),
                         "loop_p_eos": loop_p_eos(c),
                         "loop_char": c.loop_char,
+                        "loop_period": c.loop_period,
                         "p_eos": [float(f"{x:.4g}") for x in c.p_eos],
                         "eos_rank": c.eos_rank,
                         "in_candidates": "".join("1" if k else "0" for k in c.eos_in_candidates),
@@ -203,6 +204,7 @@ class Stored:
     length: int
     loop: str | None
     loop_char: int | None
+    loop_period: int | None  # tokens in the repeated block
     loop_p_eos: float | None
     p_eos: list[float]
     eos_rank: list[int]
@@ -223,6 +225,7 @@ def stored(table: dict[str, Any], prompt_index: int) -> list[Stored]:
                 length=c["length"],
                 loop=c["loop"],
                 loop_char=c.get("loop_char"),
+                loop_period=c.get("loop_period"),
                 loop_p_eos=c.get("loop_p_eos"),
                 p_eos=c.get("p_eos", []),
                 eos_rank=c.get("eos_rank", []),
