@@ -31,6 +31,8 @@ from core.models.causal_lm import SMOLLM2
 LSTM_PROMPTS = 100  # held-out prefixes per trained LM
 LSTM_LIMIT = 1500  # Welleck et al.'s L
 TRANSFORMER_LIMIT = 256
+TRANSFORMER_BATCH = 16  # prompts per generate call (beam search: times its width in rows)
+LSTM_BATCH = 128  # an LSTM step costs little per row: the whole prompt set in one call
 
 
 def builtin_prompts() -> dict[str, list[str]]:
@@ -148,7 +150,15 @@ def compute_table(
             progress((i + f) / len(decoders), m)
 
         found = decode(
-            lm, prompts, decoder, spec.limit, seed=spec.seed, chat=spec.chat, progress=part, should_stop=should_stop
+            lm,
+            prompts,
+            decoder,
+            spec.limit,
+            seed=spec.seed,
+            chat=spec.chat,
+            batch_size=LSTM_BATCH if lm.kind == "lstm" else TRANSFORMER_BATCH,
+            progress=part,
+            should_stop=should_stop,
         )
         if should_stop is not None and should_stop():
             return None
