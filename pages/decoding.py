@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import json
 
@@ -133,8 +134,11 @@ def highlighted(text_value: str, loop_char: int | None, stopped: bool) -> str:
     body = html.escape(text_value)
     if loop_char is not None:
         body = html.escape(text_value[:loop_char]) + "<mark>" + html.escape(text_value[loop_char:]) + "</mark>"
-    end = " <b>⏹ EOS</b>" if stopped else " <b>… ⚠</b>"
-    return f"<div style='white-space:pre-wrap;font-size:0.92em'>{body}{end}</div>"
+    end = " <code>EOS</code>" if stopped else " <b>…</b>"
+    return (
+        "<div style='white-space:pre-wrap;overflow-wrap:anywhere;font-size:0.92em;max-height:12em;"
+        f"overflow-y:auto'>{body}{end}</div>"
+    )
 
 
 def show_continuations(conts: list, limit: int) -> None:
@@ -209,6 +213,19 @@ def inspector(conts: list, lm) -> None:  # noqa: ANN001 - a LanguageModel
     c1.caption(_("EOS in the candidate set") if c.eos_in_candidates[s] else _("EOS cut at this step"))
 
 
+def duration(seconds: float) -> str:
+    """A duration in the unit that reads best, in the reader's language."""
+    if seconds < 120:
+        return _("{n:.0f} s").format(n=seconds)
+    if seconds < 7200:
+        return _("{n:.0f} min").format(n=seconds / 60)
+    if seconds < 2 * 86400:
+        return _("{n:.1f} hours").format(n=seconds / 3600)
+    if seconds < 2 * 365 * 86400:
+        return _("{n:,.0f} days").format(n=seconds / 86400)
+    return _("{n:,.0f} years").format(n=seconds / (365 * 86400))
+
+
 def arithmetic(table: dict, rate: float | None) -> None:
     """The expected steps to stop under consistent decoding, from the measured p(EOS) inside loops."""
     rows = [r for r in table["rows"] if r.get("loop_p_eos")]
@@ -219,13 +236,17 @@ def arithmetic(table: dict, rate: float | None) -> None:
     p = worst["loop_p_eos"]
     steps = expected_steps_to_stop(p)
     line = _(
-        "Inside {decoder}'s loops the model gives EOS a median probability of {p:.2g} per step. A consistent "
-        "decoder keeps EOS as a candidate, so in such a loop it stops after 1/p ≈ {steps:.2g} steps on average: "
-        "the guarantee holds, but only far beyond any practical L."
+        "Inside {decoder}'s loops the model gives EOS a median probability of {p:.2g} per step. A decoder that "
+        "keeps EOS as a candidate (consistent top-k or nucleus, ancestral sampling) would leave such a loop after "
+        "1/p ≈ {steps:,.0f} steps on average."
     ).format(decoder=safe_name(worst["decoder"]), p=p, steps=steps)
+    if steps > 10 * table["limit"]:
+        line += " " + _("The guarantee holds, but far beyond L = {limit}.").format(limit=table["limit"])
+    else:
+        line += " " + _("That is within reach of L = {limit}.").format(limit=table["limit"])
     if rate:
-        line += " " + _("At this machine's {rate:.0f} tokens/s that is about {days:,.1f} days.").format(
-            rate=rate, days=steps / rate / 86400
+        line += " " + _("At the {rate:.0f} tokens/s this machine decoded the table with, that takes {time}.").format(
+            rate=rate, time=duration(steps / rate)
         )
     st.markdown(line)
 
@@ -462,6 +483,7 @@ with c1:
     )
 params: dict = {"model": model_id}
 card = training.card(model_id) if model_id.startswith(lms.LSTM_PREFIX) else None
+stamp = (training.model_folder(model_id) / "card.json").stat().st_mtime if card else 0.0  # a retrained LSTM
 
 # The model: SmolLM2 is converted once by the worker; a trained LSTM must exist; others load here.
 if model_id == SMOLLM2 and not preparing.ready(dec_jobs.smollm2_preparation(), "dec.convert"):
@@ -549,7 +571,6 @@ if pick == OWN:
     params.update({"p": OWN, "prompt": prompt})
     if prompt.strip():
         try:
-            stamp = (training.model_folder(model_id) / "card.json").stat().st_mtime if card else 0.0
             with st.spinner(
                 _("Decoding with {n} decoders (up to {limit} tokens each)...").format(n=len(specs), limit=int(limit))
             ):
@@ -572,19 +593,22 @@ if pick != OWN:
             with st.spinner(
                 _("Decoding with {n} decoders (up to {limit} tokens each)...").format(n=len(specs), limit=int(limit))
             ):
-                conts = live(model_id, prompt, tuple(specs), int(limit), int(seed), chat, 0.0)
+                conts = live(model_id, prompt, tuple(specs), int(limit), int(seed), chat, stamp)
         except LabError as exc:
             error(exc)
 
+cards = st.container()  # the prompt's continuations: live ones now, the stored table's once it is read
 if conts:
-    if any(c.prompt_cut for c in conts):
-        st.warning(
-            _("The prompt was longer than the model's context: its first {n} tokens were cut.").format(
-                n=max(c.prompt_cut for c in conts)
+    with cards:
+        if any(c.prompt_cut for c in conts):
+            st.warning(
+                _("The prompt was longer than the model's context: its first {n} tokens were cut.").format(
+                    n=max(c.prompt_cut for c in conts)
+                )
             )
-        )
-    show_continuations(conts, int(limit))
-    fig = p_eos_plot(conts, card, "dec.peos")
+        show_continuations(conts, int(limit))
+        fig = p_eos_plot(conts, card, "dec.peos")
+        inspector(conts, lm)
     downloads.append((_("p(EOS) (HTML)"), fig, f"p-eos-{model_id}.html"))
     downloads.append(
         (
@@ -594,16 +618,24 @@ if conts:
             "application/json",
         )
     )
-    inspector(conts, lm)
 
 st.divider()
 table = prompt_set(model_id, specs, int(limit), chat)
 if table is not None:
     if pick != OWN and not conts:
         shown = [c for c in tables.stored(table, pick) if c.decoder in specs] or tables.stored(table, pick)
-        show_continuations(shown, table["limit"])
-        fig = p_eos_plot(shown, card, "dec.peos.table")
+        with cards:
+            show_continuations(shown, table["limit"])
+            fig = p_eos_plot(shown, card, "dec.peos.table")
         downloads.append((_("p(EOS) (HTML)"), fig, f"p-eos-{model_id}-{pick}.html"))
+        downloads.append(
+            (
+                _("Continuations (JSON)"),
+                lambda: json.dumps([dataclasses.asdict(c) for c in shown], ensure_ascii=False, indent=1),
+                "continuations.json",
+                "application/json",
+            )
+        )
     downloads += show_table(table, model_id, table.get("tokens_per_s"))
 
 if card is not None and card.get("output") == "self-terminating":

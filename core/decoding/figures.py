@@ -48,7 +48,8 @@ def p_eos_figure(
                     y=p[out],
                     mode="markers",
                     name=labels["cut"].format(name=plot_text(names.get(c.decoder, c.decoder))),
-                    marker={"symbol": "x-thin", "size": 6, "color": color, "line": {"width": 1, "color": color}},
+                    marker={"symbol": "x-thin", "size": 5, "color": color, "line": {"width": 1, "color": color}},
+                    opacity=0.6,
                     customdata=[c.eos_rank[s] for s in out],
                     hovertemplate=template,
                     legendgroup=c.decoder,
@@ -66,9 +67,10 @@ def p_eos_figure(
                 hoverinfo="skip",
             )
         )
+    longest = max((len(c.p_eos) for c in continuations), default=0)
     fig.update_layout(
         title=labels["title"],
-        xaxis_title=labels["x"],
+        xaxis={"title": labels["x"], "type": "log" if longest > 100 else "linear"},  # short and long ones both seen
         yaxis={"title": labels["y"], "type": "log", "exponentformat": "power"},
         height=420,
         margin={"t": 60, "b": 50},
