@@ -56,14 +56,15 @@ class RecordRaw(LogitsProcessor):
         self.top_p: list[torch.Tensor] = []
 
     def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
-        logp = torch.log_softmax(scores.float(), dim=-1)
-        eos = logp[:, self.eos]
-        self.log_p_eos.append(torch.logsumexp(eos, dim=-1))
-        self.rank.append((logp > eos.max(dim=-1, keepdim=True).values).sum(dim=-1) + 1)
+        s = scores if scores.dtype == torch.float32 else scores.float()
+        lse = torch.logsumexp(s, dim=-1)  # no log-softmax matrix: a reduction and one comparison per step
+        eos = s[:, self.eos]
+        self.log_p_eos.append(torch.logsumexp(eos, dim=-1) - lse)
+        self.rank.append((s > eos.max(dim=-1, keepdim=True).values).sum(dim=-1) + 1)
         if self.top:
-            values, ids = logp.topk(self.top, dim=-1)
+            values, ids = s.topk(self.top, dim=-1)
             self.top_ids.append(ids)
-            self.top_p.append(values.exp())
+            self.top_p.append((values - lse[:, None]).exp())
         return scores
 
 
