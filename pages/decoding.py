@@ -129,6 +129,17 @@ def live(model_id: str, prompt: str, specs: tuple[str, ...], limit: int, seed: i
     return [decode(lm, [prompt], dec.parse(s), limit, seed=seed, chat=chat, top=TOP_CANDIDATES)[0] for s in specs]
 
 
+def decode_now(model_id: str, prompt: str, specs: list[str], limit: int, seed: int, chat: bool, stamp: float) -> list:
+    """The prompt's continuations under each decoder, decoded here (cached), or [] with the reason shown."""
+    try:
+        wait = _("Decoding with {n} decoders (up to {limit} tokens each)...").format(n=len(specs), limit=limit)
+        with st.spinner(wait):
+            return live(model_id, prompt, tuple(specs), limit, seed, chat, stamp)
+    except LabError as exc:
+        error(exc)
+        return []
+
+
 def highlighted(text_value: str, loop_char: int | None, stopped: bool) -> str:
     """The continuation as HTML: the loop's part marked, EOS shown as a stop sign."""
     body = html.escape(text_value)
@@ -570,13 +581,7 @@ if pick == OWN:
         go = st.form_submit_button(_("Decode"), type="primary")
     params.update({"p": OWN, "prompt": prompt})
     if prompt.strip():
-        try:
-            with st.spinner(
-                _("Decoding with {n} decoders (up to {limit} tokens each)...").format(n=len(specs), limit=int(limit))
-            ):
-                conts = live(model_id, prompt, tuple(specs), int(limit), int(seed), chat, stamp)
-        except LabError as exc:
-            error(exc)
+        conts = decode_now(model_id, prompt, specs, int(limit), int(seed), chat, stamp)
     elif go:
         st.error(_("The prompt is empty: type some text for the model to continue."))
 else:
@@ -589,13 +594,7 @@ if pick != OWN:
     inspect = st.button(_("Inspect the steps (decodes this prompt live)"), key="dec.inspect")
     if inspect or st.session_state.get("dec.inspected") == (model_id, pick, tuple(specs), int(limit), int(seed), chat):
         st.session_state["dec.inspected"] = (model_id, pick, tuple(specs), int(limit), int(seed), chat)
-        try:
-            with st.spinner(
-                _("Decoding with {n} decoders (up to {limit} tokens each)...").format(n=len(specs), limit=int(limit))
-            ):
-                conts = live(model_id, prompt, tuple(specs), int(limit), int(seed), chat, stamp)
-        except LabError as exc:
-            error(exc)
+        conts = decode_now(model_id, prompt, specs, int(limit), int(seed), chat, stamp)
 
 cards = st.container()  # the prompt's continuations: live ones now, the stored table's once it is read
 if conts:

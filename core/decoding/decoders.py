@@ -36,11 +36,6 @@ class Decoder:
         return self.kind in SAMPLING
 
     @property
-    def consistent(self) -> bool:
-        """Keeps EOS in the candidate set at every step (ancestral sampling does by itself)."""
-        return self.kind in ("consistent-topk", "consistent-nucleus", "ancestral")
-
-    @property
     def width(self) -> int | None:
         """How many of a step's most likely tokens can be chosen: 1 for greedy, k for beam (per beam),
         None where the candidate set is what the processors leave."""

@@ -6,7 +6,7 @@ from typing import Any
 
 from core.lab.jobs import JobContext, register
 from core.lab.messages import msg
-from core.lab.prepare import Preparation
+from core.lab.prepare import Preparation, conversion_job
 from core.models.causal_lm import SMOLLM2
 
 BUILTIN_CORPUS = "peoples-daily"
@@ -23,13 +23,6 @@ def smollm2_preparation() -> Preparation:
         smollm2_converted,
         order=40,
     )
-
-
-def _convert(params: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
-    from core.models.causal_lm import smollm2_folder
-
-    smollm2_folder(ctx.progress)
-    return {"message": msg("converted {model}", model=params["model"])}
 
 
 def lm_preparation(output: str, corpus: str = BUILTIN_CORPUS, preset: str = "default") -> Preparation:
@@ -107,6 +100,6 @@ def defaults() -> list[Preparation]:
     return out
 
 
-register("convert-lm", _convert)
+register("convert-lm", conversion_job("core.models.causal_lm", "smollm2_folder"))
 register("train-lm", _train)
 register("decode-table", _table)

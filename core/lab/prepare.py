@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from core.lab import jobs
-from core.lab.messages import Message
+from core.lab.messages import Message, msg
 from core.lab.techniques import PACKAGES
 
 
@@ -65,3 +65,15 @@ def retry(prep: Preparation) -> int:
     job_id = jobs.submit(prep.kind, prep.params)
     jobs.start_worker()
     return job_id
+
+
+def conversion_job(module: str, function: str) -> Callable[[dict[str, Any], jobs.JobContext], dict[str, Any]]:
+    """A job that converts a packaged model once into the lab home: ``module.function(progress)`` builds the
+    folder (imported when the job runs, so registering it costs nothing); the job's message names
+    ``params["model"]``."""
+
+    def run(params: dict[str, Any], ctx: jobs.JobContext) -> dict[str, Any]:
+        getattr(importlib.import_module(module), function)(ctx.progress)
+        return {"message": msg("converted {model}", model=params["model"])}
+
+    return run

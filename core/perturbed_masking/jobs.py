@@ -6,7 +6,7 @@ from typing import Any
 
 from core.lab.jobs import JobContext, register
 from core.lab.messages import msg
-from core.lab.prepare import Preparation
+from core.lab.prepare import Preparation, conversion_job
 from core.models.registry import DEFAULT_ENCODER
 
 
@@ -44,13 +44,6 @@ def encoder_preparation(model_id: str) -> Preparation | None:
         e5_converted,
         order=5,
     )
-
-
-def _convert(params: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
-    from core.models.registry import e5_folder
-
-    e5_folder(ctx.progress)
-    return {"message": msg("converted {model}", model=params["model"])}
 
 
 def calibration(model: str, corpus: str | None = None) -> Preparation:
@@ -94,4 +87,4 @@ def defaults() -> list[Preparation]:
 
 register("train-probe", _train_probe)
 register("calibrate-segmentation", _calibrate)
-register("convert-encoder", _convert)
+register("convert-encoder", conversion_job("core.models.registry", "e5_folder"))
