@@ -41,6 +41,7 @@ class LSTMLMConfig(PretrainedConfig):
         dropout: float = 0.3,
         output_layer: str = "softmax",
         epsilon: float = 1e-3,
+        eos_bias: float = 0.0,
         pad_token_id: int = 0,
         bos_token_id: int = 1,
         eos_token_id: int = 2,
@@ -55,6 +56,7 @@ class LSTMLMConfig(PretrainedConfig):
         self.dropout = dropout
         self.output_layer = output_layer
         self.epsilon = epsilon
+        self.eos_bias = eos_bias  # the self-terminating head's initial bias: beta starts at (1 - eps) sigmoid(b)
         super().__init__(
             pad_token_id=pad_token_id,
             bos_token_id=bos_token_id,
@@ -113,6 +115,7 @@ class LSTMLM(PreTrainedModel, GenerationMixin):
             nn.init.zeros_(module.bias)
             if module is self.eos_head:
                 nn.init.uniform_(module.weight, -0.1, 0.1)
+                nn.init.constant_(module.bias, self.config.eos_bias)
 
     def get_input_embeddings(self) -> nn.Embedding:
         return self.embed

@@ -59,7 +59,9 @@ def test_quick_training_learns_saves_and_resumes():
     again.prepare(resume=True)
     assert again.state.step == 20
     summary = again.train()
-    assert summary["step"] == training.PRESETS["tiny"].steps and summary["perplexity"] < untrained / 2
+    assert (
+        summary["step"] == training.PRESETS["tiny"].steps and summary["perplexity"] < 0.8 * untrained
+    )  # the head starts near beta = 1, so untrained is no strawman
     folder = again.save(summary)
     card = json.loads((folder / "card.json").read_text())
     assert card["output"] == "self-terminating" and card["epsilon"] == 0.01 and card["history"]
