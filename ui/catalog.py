@@ -86,4 +86,17 @@ PAGES: tuple[PageEntry, ...] = (
         ),
         "Welleck et al., EMNLP 2020; kexue.fm 7500",
     ),
+    PageEntry(
+        "pages/recompute.py",
+        N_("Recompute"),
+        ":material/memory:",
+        "recompute",
+        N_(
+            "How much more batch fits in a memory budget when activations are recomputed instead of kept? Every "
+            "Keras 3 recompute strategy (RematScope modes, keras.remat, per block, every sqrt(n) blocks) and "
+            "torch's gradient checkpointing, measured here: peak memory, step time, the largest batch, and the "
+            "gradients checked with dropout on."
+        ),
+        "Chen et al. 2016; kexue.fm, 2020-04-29",
+    ),
 )

@@ -4,4 +4,11 @@ Each one has ``cli`` (its subcommands: ``register(sub)``) and ``jobs`` (its
 background job kinds and the defaults it wants prepared).
 """
 
-PACKAGES = ("core.perturbed_masking", "core.vae", "core.attribution", "core.optimizers", "core.decoding")
+PACKAGES = (
+    "core.perturbed_masking",
+    "core.vae",
+    "core.attribution",
+    "core.optimizers",
+    "core.decoding",
+    "core.recompute",
+)

@@ -194,6 +194,7 @@ FRESH_PAGES = {
     "optimizers": "paths up to step",
     "vae": "Preparing the VAE and its autoencoder twin",
     "decoding": "Preparing SmolLM2-135M-Instruct",
+    "recompute": "Preparing the recompute measurements",
 }
 
 
@@ -225,7 +226,7 @@ def test_a_fresh_lab_queues_its_defaults_and_every_page_opens_within_10_s(browse
 
 # Both languages in a real browser: hl= in the link, the browser's own language, the sidebar switch.
 
-NAV_ZH = ("首页", "扰动掩码", "积分梯度", "优化器", "变分自编码器的几何", "停不下来的解码")
+NAV_ZH = ("首页", "扰动掩码", "积分梯度", "优化器", "变分自编码器的几何", "停不下来的解码", "重计算")
 NAV_EN = (
     "Home",
     "Perturbed masking",
@@ -233,6 +234,7 @@ NAV_EN = (
     "Optimizers",
     "VAE geometry",
     "Decoding that never stops",
+    "Recompute",
 )
 BILINGUAL = {
     # name: (url path and settings, heading in Chinese, heading in English, text that shows the result is drawn)
@@ -263,6 +265,7 @@ BILINGUAL = {
         "Decoding that never stops",
         "曲线变平的地方|Where a curve flattens",
     ),
+    "recompute": ("recompute", "重计算", "Recompute", "训练内存随批量的变化|Training memory against batch"),
 }
 
 
@@ -283,6 +286,12 @@ def bilingual_ready(server, tiny_bert_dir, trained_classifiers):
 
     save_tiny_lstm("lstm-e2e-softmax")  # the decoding page's table, as if the worker had trained and decoded
     compute_table(TableSpec(model="lstm-e2e-softmax", max_new_tokens=300))
+    from _pytest.monkeypatch import MonkeyPatch
+
+    from tests.app.test_recompute import store_default_study
+
+    with MonkeyPatch.context() as patch:  # the recompute page's default study, measured by the stand-in
+        store_default_study(patch)
     return tiny_bert_dir
 
 
