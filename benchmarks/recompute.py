@@ -10,9 +10,10 @@ same run, every configuration in a fresh process (core.recompute.measure).
 - ``grad_max_abs_diff``: the largest gradient difference of any recomputing strategy that replays dropout
   (target <= 1e-5); ``keras_remat_grad_diff``: keras.remat as it is, for contrast.
 
-    python -m benchmarks.recompute [--budget-mb 3000] [--batch 32]
+    python -m benchmarks.recompute [--budget-mb 1500] [--batch 16]
 
-Last line: JSON. The study is stored in the lab home like the page's, so the page shows it too.
+By default it is the page's default study (every strategy), stored in the lab home, so the page opens on
+the numbers printed here. Last line: JSON.
 """
 
 from __future__ import annotations
@@ -23,17 +24,13 @@ import time
 
 from core.recompute.study import Study, compute_study
 
-STRATEGIES = ("none", "scope-activations", "keras-remat", "per-block", "sqrt", "torch-none", "torch-checkpointing")
-
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--budget-mb", type=float, default=3000.0)
-    parser.add_argument("--batch", type=int, default=32)
+    parser.add_argument("--budget-mb", type=float, default=Study.budget_mb)
+    parser.add_argument("--batch", type=int, default=Study.batch)
     args = parser.parse_args()
-    spec = Study(
-        layers=12, hidden=256, heads=4, seq=128, batch=args.batch, budget_mb=args.budget_mb, strategies=STRATEGIES
-    )
+    spec = Study(layers=12, hidden=256, heads=4, seq=128, batch=args.batch, budget_mb=args.budget_mb)
     began = time.perf_counter()
     result = compute_study(spec, progress=lambda f, m: print(f"[{f:4.0%}] {m}", flush=True))
     assert result is not None

@@ -171,7 +171,7 @@ def table_rows(result: dict) -> list[dict]:
                 "largest": r.get("largest_batch"),
                 "batch ratio": r.get("batch_ratio"),
                 "time ratio": r.get("time_ratio"),
-                "step": r.get("step_s"),
+                "step": r.get("step_s_interleaved") or r.get("step_s"),
                 "peak": r.get("peak_mb"),
                 "activations": act,
                 "counted": counted,
@@ -235,7 +235,9 @@ def show(result: dict) -> list:
             "Step peak: the resident memory a training step adds at its highest (gradients, activations and the "
             "runtime's workspace). Activations, measured: the part of the peak that grows with the batch (the "
             "slope of the fitted line times the batch); counted: the tensors each strategy keeps, from the "
-            "shapes. Max |grad difference|: against the same weights without recompute, one batch, dropout on."
+            "shapes. Step time: the median over rounds in which the strategies of one back end take turns in "
+            "one process, so the machine's noise slows them alike. Max |grad difference|: against the same "
+            "weights without recompute, one batch, dropout on."
         )
     )
     failing = [r for r in result["rows"] if r.get("error")]
@@ -335,11 +337,12 @@ def why(study: Study) -> None:
         st.markdown(
             _(
                 "Without recompute every block keeps all of these until the backward pass reaches it: memory "
-                "linear in depth. Recomputing every block keeps only each block's input (the first row) and "
-                "holds one block's full set at a time while its gradient is taken, for one more forward pass. "
-                "Checkpoints every ceil(sqrt n) = {k} blocks keep n / {k} segment inputs, and, with each block "
-                "recomputed again inside its segment, {k} block inputs and one block's set: O(sqrt n), for two "
-                'more forward passes. RematScope("activations") recomputes only the GELU\'s inner terms.'
+                "linear in depth. Recomputing every block keeps only each block's input (the first row), and "
+                "holds one block's full set at a time while its gradient is taken, for one more forward pass "
+                "(the last block is kept as it is: the backward pass starts with it). Checkpoints every "
+                "ceil(sqrt n) = {k} blocks keep n / {k} segment inputs, and, with each block recomputed again "
+                "inside its segment, {k} block inputs and one block's set: O(sqrt n), for two more forward "
+                'passes. RematScope("activations") recomputes only the GELU\'s inner terms.'
             ).format(k=k)
         )
         st.markdown(

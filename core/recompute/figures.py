@@ -113,7 +113,7 @@ def time_ratios(study: Mapping[str, Any], names: Mapping[str, str], labels: Labe
             x=[r["time_ratio"] for r in rows],
             orientation="h",
             marker_color=[_color(r["strategy"]) for r in rows],
-            customdata=[[r["step_s"]] for r in rows],
+            customdata=[[r.get("step_s_interleaved") or r["step_s"]] for r in rows],
             text=[f"{r['time_ratio']:.2f}x" for r in rows],  # not-ui-text (a number)
             textposition="outside",
             hovertemplate=hover(labels["hover"], name="%{y}", ratio="%{x:.2f}", seconds="%{customdata[0]:.3f}"),

@@ -25,7 +25,7 @@ def study_preparation(params: dict[str, Any] | None = None) -> Preparation:
             budget=spec.budget_mb,
         ),
         lambda: load_study(spec) is not None,
-        order=95,
+        order=45,  # after the small conversions, before the hour of LSTM training a fresh lab queues
     )
 
 

@@ -73,8 +73,10 @@ class Trainer:
         self._step = step
 
     def prepare(self) -> None:
-        """Everything but running a step: the weights and Adam's moments exist, the step is traced."""
+        """Everything but running a step: the weights and Adam's moments exist, the step is traced, the
+        corpus is read (so none of it counts in the step's peak)."""
         self._step.get_concrete_function()
+        self.batch(0)
 
     def batch(self, i: int) -> tuple[Any, Any, Any]:
         s = self.shape

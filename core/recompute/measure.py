@@ -25,12 +25,13 @@ import sys
 import threading
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from core.lab.errors import LabError
 from core.recompute.shapes import Shape
 
-STEPS = 5  # timed steps after the warm-up (the median is reported)
+STEPS = 5  # timed steps after the warm-up (the median is reported; the ratios come from interleaved())
 CHILD_TIMEOUT_S = 900
 _ENV = {
     # Large tensors come from mmap and go back to the system when freed (no dynamic threshold), so the
@@ -70,11 +71,17 @@ class Run:
 def run(config: Run, timeout: float = CHILD_TIMEOUT_S) -> dict[str, Any]:
     """The child's result: ``peak_mb``, ``step_s``, ``grad_max_abs_diff``... or ``{"fits": False}`` when it
     passed the limit or was killed, or ``{"error": reason}`` when the strategy cannot run here."""
-    env = {**os.environ, **_ENV}
+    return _spawn(config.payload(), timeout)
+
+
+def _spawn(payload: dict[str, Any], timeout: float) -> dict[str, Any]:
+    root = str(Path(__file__).resolve().parents[2])
+    env = {**os.environ, **_ENV, "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))}
     try:
         done = subprocess.run(
             [sys.executable, "-m", "core.recompute.measure"],
-            input=json.dumps(config.payload()),
+            cwd=root,
+            input=json.dumps(payload),
             capture_output=True,
             text=True,
             timeout=timeout,
@@ -179,6 +186,10 @@ def child(payload: dict[str, Any]) -> dict[str, Any]:
         loss = trainer.step(i + 1)
         times.append(time.perf_counter() - t0)
     peak = meter.peak_kb()
+    limit = payload.get("limit_mb")
+    if limit is not None and (peak - baseline) / 1024 > limit:  # a spike between the watchdog's looks
+        report.update(fits=False, over_mb=round((peak - baseline) / 1024, 1))
+        return report
     report.update(
         fits=True,
         baseline_mb=baseline / 1024,
@@ -193,9 +204,45 @@ def child(payload: dict[str, Any]) -> dict[str, Any]:
     return report
 
 
+def timing_child(payload: dict[str, Any]) -> dict[str, Any]:
+    """Step times of several strategies of one back end in one process, interleaved round by round (the
+    order rotated each round), so a noisy machine slows them all alike: the time ratios of the page."""
+    shape = Shape(**payload["shape"])
+    strategies = payload["strategies"]
+    if strategies[0].startswith("torch"):
+        from core.recompute import torch_side as side
+    else:
+        from core.recompute import keras_side as side
+    side.threads(payload["threads"])
+    trainers = {}
+    for strategy in strategies:
+        try:
+            trainer = side.Trainer(shape, strategy)
+            trainer.prepare()
+            trainer.step(0)
+            trainer.step(1)
+        except side.STRATEGY_ERRORS:
+            continue
+        trainers[strategy] = trainer
+    times: dict[str, list[float]] = {s: [] for s in trainers}
+    order = list(trainers)
+    for r in range(payload["rounds"]):
+        for strategy in order[r % len(order) :] + order[: r % len(order)]:
+            t0 = time.perf_counter()
+            trainers[strategy].step(r + 2)
+            times[strategy].append(time.perf_counter() - t0)
+    return {"step_s": {s: statistics.median(t) for s, t in times.items()}, "rounds": payload["rounds"]}
+
+
+def interleaved(shape: Shape, strategies: list[str], rounds: int = 9, timeout: float = CHILD_TIMEOUT_S) -> dict:
+    """Median step time per strategy, all timed in one process (:func:`timing_child`)."""
+    config = {"timing": True, "shape": shape.key(), "strategies": strategies, "rounds": rounds}
+    return _spawn({**config, "threads": os.cpu_count() or 1}, timeout)
+
+
 def _main() -> None:
     payload = json.loads(sys.stdin.read())
-    out = child(payload)
+    out = timing_child(payload) if payload.get("timing") else child(payload)
     sys.stdout.write(json.dumps(out) + "\n")
     sys.stdout.flush()
     os._exit(0)  # no interpreter teardown: TensorFlow's can take seconds

@@ -211,33 +211,43 @@ class Encoder:
         return self.head(picked)
 
     def run_blocks(self, x: Any, training: bool) -> Any:
+        """The blocks under the strategy. The last block is never recomputed: the backward pass starts with
+        it, so its tensors would be rebuilt at once for nothing (Chen et al. keep the last segment too); the
+        peak is unchanged, since one block's full set is held during the backward pass anyway."""
         keras = _keras()
-        strategy = self.strategy
+        strategy, blocks = self.strategy, self.blocks
         if strategy == "per-block":
-            for block in self.blocks:
+            for block in blocks[:-1]:
                 x = remat(block, [block])(x, training=training)
-        elif strategy == "keras-remat":  # keras.remat as it is: keyword-free, but no seed replay
-            for block in self.blocks:
+            return blocks[-1](x, training=training)
+        if strategy == "keras-remat":  # keras.remat as it is: keyword-free, but no seed replay
+            for block in blocks[:-1]:
                 x = keras.remat(lambda t, b=block: b(t, training=training))(x)
-        elif strategy == "sqrt":
-            k = segment_length(len(self.blocks))
-            for start in range(0, len(self.blocks), k):
-                segment = self.blocks[start : start + k]
+            return blocks[-1](x, training=training)
+        if strategy == "sqrt":
+            k = segment_length(len(blocks))
+            starts = list(range(0, len(blocks), k))
+            for start in starts[:-1]:
+                segment = blocks[start : start + k]
                 x = remat(_segment(segment), segment)(x, training=training)
-        else:  # none and the RematScope modes: the layers themselves decide
-            for block in self.blocks:
-                x = block(x, training=training)
+            return _segment(blocks[starts[-1] :], keep_last=True)(x, training=training)
+        for block in blocks:  # none and the RematScope modes: the layers themselves decide
+            x = block(x, training=training)
         return x
 
 
-def _segment(blocks: list[Any]) -> Any:
+def _segment(blocks: list[Any], keep_last: bool = False) -> Any:
     """A run of blocks, each recomputed again inside the segment's recomputation, so the backward pass
     holds one block's intermediate tensors at a time (Chen et al.'s sqrt(n) schedule with blocks as its
-    unit; without the inner recompute a segment's k blocks would all be held at once)."""
+    unit; without the inner recompute a segment's k blocks would all be held at once). ``keep_last``: the
+    model's last block runs as it is."""
 
     def run(x: Any, training: bool = False) -> Any:
-        for block in blocks:
-            x = remat(block, [block])(x, training=training)
+        for i, block in enumerate(blocks):
+            if keep_last and i == len(blocks) - 1:
+                x = block(x, training=training)
+            else:
+                x = remat(block, [block])(x, training=training)
         return x
 
     return run

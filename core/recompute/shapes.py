@@ -13,7 +13,8 @@ hidden width, I = 4H the feed-forward width and A the heads:
 - the feed-forward output's dropout mask and the second LN's input: 2 S H
 
 so 10 S H + 4 S I + 3 A S^2 per example and block. A recomputed block keeps only its input (S H) until
-the backward pass reaches it, then holds its whole set once more while its gradient is taken.
+the backward pass reaches it, then holds its whole set once more while its gradient is taken; the last
+block is never recomputed (the backward pass starts there), so per-block keeps n - 1 inputs and one set.
 """
 
 from __future__ import annotations
@@ -107,11 +108,13 @@ class Shape:
             kept = n * block
         elif strategy == "scope-activations":  # the GELU's inner terms are recomputed
             kept = n * (block - gelu_inner)
-        elif strategy in ("per-block", "keras-remat", "torch-checkpointing"):
+        elif strategy in ("per-block", "keras-remat"):  # the last block is not recomputed (model.py)
+            kept = (n - 1) * boundary + block
+        elif strategy == "torch-checkpointing":  # transformers checkpoints every layer
             kept = n * boundary + block
-        elif strategy == "sqrt":
+        elif strategy == "sqrt":  # segment inputs but the last segment's; its k block inputs; one block
             k = math.ceil(math.sqrt(n))
-            kept = math.ceil(n / k) * boundary + k * boundary + block
+            kept = (math.ceil(n / k) - 1) * boundary + k * boundary + block
         else:
             return None
         return (kept + self.outside_elements(torch)) * self.batch * BYTES / MB

@@ -88,7 +88,8 @@ class Study:
         """Child processes the study starts (a strategy that fails here, or a confirmation retried, changes
         it a little)."""
         depth = 2 * (len(self.depths()) - 1) * len([s for s in DEPTH_STRATEGIES if s in self.strategies])
-        return len(self.strategies) * (len(self.fit_batches()) + 1) + depth
+        backends = len({s.startswith("torch") for s in self.strategies})  # one interleaved timing each
+        return len(self.strategies) * (len(self.fit_batches()) + 1) + depth + backends
 
     def depths(self) -> list[int]:
         high = LIMITS["layers"][1]
@@ -203,11 +204,13 @@ def compute_study(
             return None
         rows.append(row)
     by_name = {r["strategy"]: r for r in rows}
+    if not _time_ratios(shape, rows, runner):
+        return None
     for row in rows:
         ref = by_name.get(reference_of(row["strategy"]))
         ok = ref is not None and not ref.get("error") and not row.get("error")
-        row["time_ratio"] = row["step_s"] / ref["step_s"] if ok and ref["step_s"] else None
-        row["batch_ratio"] = row["largest_batch"] / ref["largest_batch"] if ok and ref.get("largest_batch") else None
+        sized = ok and row.get("largest_batch") is not None and ref.get("largest_batch")
+        row["batch_ratio"] = row["largest_batch"] / ref["largest_batch"] if sized else None
     depth = _depth_curves(study, shape, runner, by_name)
     if depth is None:
         return None
@@ -229,8 +232,35 @@ def compute_study(
     return result
 
 
+def _time_ratios(shape: Shape, rows: list[dict[str, Any]], runner: _Runner) -> bool:
+    """Each row's step time over none's of its back end, timed in one process, interleaved (the machine's
+    noise slows both alike); ``False`` when cancelled."""
+    for torch in (False, True):
+        group = [r for r in rows if r["strategy"].startswith("torch") == torch and not r.get("error")]
+        if not group:
+            continue
+        names = [r["strategy"] for r in group]
+        if runner.should_stop():
+            return False
+        runner.progress(min(0.99, runner.done / runner.total), msg("timing {names} in turn", names=", ".join(names)))
+        got = measure.interleaved(shape, names)
+        runner.done += 1
+        base = got["step_s"].get("torch-none" if torch else "none")
+        for row in group:
+            t = got["step_s"].get(row["strategy"])
+            row["step_s_interleaved"] = t
+            row["time_ratio"] = t / base if t and base else None
+    return True
+
+
 def _strategy_row(study: Study, shape: Shape, strategy: str, room: float, runner: _Runner) -> dict[str, Any] | None:
-    main = runner(measure.Run(shape, strategy), msg("{strategy}: batch {batch}", strategy=strategy, batch=shape.batch))
+    # every run is held under the machine's own limit: a shape too big for this machine is "does not fit",
+    # ended by the watchdog before the system's OOM killer picks a process (perhaps the page's server)
+    machine = MACHINE_SHARE * free_mb()
+    main = runner(
+        measure.Run(shape, strategy, limit_mb=machine),
+        msg("{strategy}: batch {batch}", strategy=strategy, batch=shape.batch),
+    )
     if main is None:
         return None
     row: dict[str, Any] = {
@@ -254,7 +284,7 @@ def _strategy_row(study: Study, shape: Shape, strategy: str, room: float, runner
         if b == shape.batch:
             continue
         got = runner(
-            measure.Run(shape.with_batch(b), strategy, steps=2, grad_check=False),
+            measure.Run(shape.with_batch(b), strategy, steps=2, grad_check=False, limit_mb=machine),
             msg("{strategy}: batch {batch}", strategy=strategy, batch=b),
         )
         if got is None:
@@ -316,7 +346,7 @@ def _depth_curves(
             for b in (small, 2 * small):
                 probe = Shape(n, shape.hidden, shape.heads, shape.seq, b, vocab=shape.vocab)
                 got = runner(
-                    measure.Run(probe, strategy, steps=2, grad_check=False),
+                    measure.Run(probe, strategy, steps=2, grad_check=False, limit_mb=MACHINE_SHARE * free_mb()),
                     msg("{strategy}: {n} blocks, batch {batch}", strategy=strategy, n=n, batch=b),
                 )
                 if got is None:

@@ -71,6 +71,7 @@ class Trainer:
         self.optimizer.step()
         self.optimizer.zero_grad(set_to_none=True)
         self.optimizer.param_groups[0]["lr"] = lr
+        self.batch(0)  # the corpus is read before the baseline
 
     def batch(self, i: int) -> tuple[Any, Any]:
         import torch

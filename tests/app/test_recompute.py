@@ -12,7 +12,7 @@ from streamlit.testing.v1 import AppTest
 
 from core.lab import jobs
 from core.recompute import measure, study
-from tests.core.recompute.test_study import fake_run
+from tests.core.recompute.test_study import fake_interleaved, fake_run
 from tests.helpers import TIMEOUT, texts
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -22,6 +22,7 @@ PAGE = str(ROOT / "pages" / "recompute.py")
 def store_default_study(monkeypatch) -> dict:
     """The page's default study in the lab home, as the worker leaves it (measured by the stand-in)."""
     monkeypatch.setattr(measure, "run", fake_run)
+    monkeypatch.setattr(measure, "interleaved", fake_interleaved)
     monkeypatch.setattr(study, "free_mb", lambda: 100_000.0)
     return study.load_study(study.Study()) or study.compute_study(study.Study())
 

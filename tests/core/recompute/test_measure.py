@@ -14,6 +14,8 @@ def test_a_measurement_in_its_own_process():
     assert got["fits"] and got["meter"] in ("kernel", "sampled")
     assert got["peak_mb"] > 0 and got["baseline_mb"] > 100 and 0 < got["step_s"] < 30
     assert got["grad_max_abs_diff"] == 0.0 and 5 < got["loss"] < 12  # cross-entropy near log(6000) = 8.7
+    timed = measure.interleaved(TINY, ["none", "scope-full", "per-block"], rounds=3)
+    assert set(timed["step_s"]) == {"none", "per-block"} and all(0 < t < 30 for t in timed["step_s"].values())
 
 
 def test_a_run_over_its_hard_limit_does_not_fit_and_a_failing_strategy_says_why():

@@ -18,26 +18,18 @@ def two_threads():
     keras_side.threads(2)
 
 
-@pytest.mark.parametrize("strategy", ["per-block", "sqrt", "scope-activations"])
-def test_recompute_gives_the_gradients_of_none_with_dropout_on(strategy):
-    trainer = keras_side.Trainer(SHAPE, strategy)
-    trainer.prepare()
-    first = trainer.step(0)
-    reference = keras_side.Trainer(SHAPE, "none")
-    reference.prepare()
-    assert first == pytest.approx(reference.step(0), abs=1e-6)  # the same weights and dropout masks
-    assert trainer.grad_diff() <= 1e-5
+def test_recompute_gives_the_gradients_of_none_with_dropout_on():
+    for strategy in ("per-block", "sqrt", "scope-activations"):
+        trainer = keras_side.Trainer(SHAPE, strategy)
+        assert trainer.grad_diff() <= 1e-5, strategy  # the same weights and dropout seeds as none
     assert sum(int(np.prod(v.shape)) for v in trainer.variables) == SHAPE.parameters  # the count the budget uses
 
 
 def test_keras_remat_as_it_is_draws_new_dropout_masks_in_the_recomputation():
-    trainer = keras_side.Trainer(SHAPE, "keras-remat")
-    trainer.prepare()
-    assert trainer.grad_diff() > 1e-3
+    assert keras_side.Trainer(SHAPE, "keras-remat").grad_diff() > 1e-3
     # without dropout it is right: the masks are all the difference
-    calm = keras_side.Trainer(Shape(layers=2, hidden=32, heads=2, seq=16, batch=4, dropout=0.0), "keras-remat")
-    calm.prepare()
-    assert calm.grad_diff() <= 1e-5
+    calm = Shape(layers=2, hidden=32, heads=2, seq=16, batch=4, dropout=0.0)
+    assert keras_side.Trainer(calm, "keras-remat").grad_diff() <= 1e-5
 
 
 def test_the_lab_remat_replays_the_seeds_it_was_given():
