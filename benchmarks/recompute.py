@@ -5,7 +5,8 @@ same run, every configuration in a fresh process (core.recompute.measure).
   dropout seeds replayed) over none's, in the same budget, each found by fitting memory against batch and
   confirmed by a run under a hard limit (target >= 3);
 - ``time_ratio_per_block``: its median step time over none's at the same batch (target <= 1.35; the blog
-  +25%, Chen et al. one extra forward pass);
+  +25%, Chen et al. one extra forward pass), timed in one process, interleaved; ``time_ratio_per_block_at_64``
+  the same at batch 64 (the issue's prototype: x1.18), where the step's fixed costs weigh less;
 - ``sqrt_vs_per_block_at_24``: sqrt(n)'s measured activation memory over per-block's at 24 blocks (< 1);
 - ``grad_max_abs_diff``: the largest gradient difference of any recomputing strategy that replays dropout
   (target <= 1e-5); ``keras_remat_grad_diff``: keras.remat as it is, for contrast.
@@ -22,6 +23,8 @@ import argparse
 import json
 import time
 
+from core.recompute import measure
+from core.recompute.shapes import Shape
 from core.recompute.study import Study, compute_study
 
 
@@ -46,12 +49,15 @@ def main() -> None:
     at = depth["depths"].index(24) if 24 in depth["depths"] else -1
     measured = depth["measured"]
     sqrt_24, block_24 = measured["sqrt"][at], measured["per-block"][at]
+    at_64 = measure.interleaved(Shape(batch=64), ["none", "per-block", "sqrt"], rounds=7)["step_s"]
     replaying = [by[s]["grad_max_abs_diff"] for s in ("scope-activations", "per-block", "sqrt", "torch-checkpointing")]
     out = {
         "budget_mb": args.budget_mb,
         "batch": args.batch,
         "batch_ratio_per_block": by["per-block"]["batch_ratio"],
         "time_ratio_per_block": by["per-block"]["time_ratio"],
+        "time_ratio_per_block_at_64": at_64["per-block"] / at_64["none"],
+        "time_ratio_sqrt_at_64": at_64["sqrt"] / at_64["none"],
         "batch_ratio_sqrt": by["sqrt"]["batch_ratio"],
         "time_ratio_sqrt": by["sqrt"]["time_ratio"],
         "batch_ratio_scope_activations": by["scope-activations"]["batch_ratio"],

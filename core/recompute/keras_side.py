@@ -23,8 +23,11 @@ def threads(n: int) -> None:
     import tensorflow as tf
 
     _keras()
-    tf.config.threading.set_intra_op_parallelism_threads(n)
-    tf.config.threading.set_inter_op_parallelism_threads(min(2, n))
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(n)
+        tf.config.threading.set_inter_op_parallelism_threads(min(2, n))
+    except RuntimeError:  # TensorFlow already ran in this process (a test session): it keeps its pools
+        pass
 
 
 def reason(exc: BaseException) -> str:
