@@ -12,7 +12,7 @@ from core.lab.errors import LabError
 from core.recompute import figures as figs
 from core.recompute import jobs as rc_jobs
 from core.recompute.model import APIS, LABELS, STRATEGIES, segment_length
-from core.recompute.shapes import LIMITS
+from core.recompute.shapes import BYTES, LIMITS, MB
 from core.recompute.study import Study, checked, load_study
 from ui import preparing
 from ui.downloads import download_panel
@@ -47,14 +47,6 @@ NUMBER_FORMATS = {
     "grad diff": "%.1e",
 }
 KEPT_COLUMNS = {"tensor": N_("kept for the backward pass"), "per example": N_("elements per example"), "MB": N_("MB")}
-KEPT_TENSORS = (  # (what, elements per example as a function of s, h, i, a)
-    (N_("block input (read by the query, key and value projections)"), lambda s, h, i, a: s * h),
-    (N_("queries, keys and values"), lambda s, h, i, a: 3 * s * h),
-    (N_("attention probabilities, their dropout mask, the dropped probabilities"), lambda s, h, i, a: 3 * a * s * s),
-    (N_("attention context, output dropout mask, first LayerNorm input and output"), lambda s, h, i, a: 4 * s * h),
-    (N_("GELU input, its two inner terms and its output"), lambda s, h, i, a: 4 * s * i),
-    (N_("feed-forward dropout mask, second LayerNorm input"), lambda s, h, i, a: 2 * s * h),
-)
 
 
 def name_of(strategy: str) -> str:
@@ -322,11 +314,10 @@ def show(result: dict) -> list:
 def why(study: Study) -> None:
     """What a block keeps, from the shapes alone: shown with or without measurements."""
     shape = study.shape()
-    s, h, i, a = shape.seq, shape.hidden, shape.intermediate, shape.heads
     with st.expander(_("Why: what one block keeps for its backward pass")):
         rows = [
-            {"tensor": _(what), "per example": f(s, h, i, a), "MB": f(s, h, i, a) * shape.batch * 4 / 2**20}
-            for what, f in KEPT_TENSORS
+            {"tensor": _(what), "per example": n, "MB": n * shape.batch * BYTES / MB}
+            for what, n in shape.block_tensors()
         ]
         st.dataframe(
             pd.DataFrame(rows),

@@ -12,7 +12,7 @@ from core.cli.common import CliError, stderr_progress
 def cmd_recompute(args: argparse.Namespace) -> Iterator[dict[str, Any]]:
     import sys
 
-    from core.recompute import measure, study
+    from core.recompute import study
     from core.recompute.model import STRATEGIES
 
     strategies = [s.strip() for s in (args.strategy or "").split(",") if s.strip()]
@@ -46,19 +46,13 @@ def cmd_recompute(args: argparse.Namespace) -> Iterator[dict[str, Any]]:
             }
         return
     shape = spec.shape()
-    got = measure.run(measure.Run(shape, strategies[0]))
-    if got.get("error"):
-        raise CliError(f"{strategies[0]} cannot run here: {got['error']}")
-    small = measure.run(
-        measure.Run(shape.with_batch(max(1, shape.batch // 2)), strategies[0], steps=2, grad_check=False)
-    )
-    intercept, slope = study.fit_line([(shape.batch, got["peak_mb"]), (max(1, shape.batch // 2), small["peak_mb"])])
+    got = study.single(shape, strategies[0])
     yield {
         "strategy": strategies[0],
         "backend": got["backend"],
         "batch": shape.batch,
         "peak_mb": round(got["peak_mb"], 1),
-        "activation_mb": round(slope * shape.batch, 1),
+        "activation_mb": round(got["activation_mb"], 1),
         "predicted_activation_mb": _round(shape.predicted_activation_mb(strategies[0])),
         "step_s": round(got["step_s"], 4),
         "grad_max_abs_diff": got.get("grad_max_abs_diff"),

@@ -53,7 +53,7 @@ class Trainer:
 
         keras = _keras()
         self.shape, self.strategy, self.seed = shape, strategy, seed
-        self.encoder = build(shape, strategy, seed).model
+        self.encoder = build(shape, strategy, seed)
         self.variables = self.encoder.trainable_variables
         self.optimizer = keras.optimizers.Adam(1e-4)
         self.optimizer.build(self.variables)
@@ -93,7 +93,7 @@ class Trainer:
         dropout on, both models starting from the same weights and the same dropout seeds."""
         import tensorflow as tf
 
-        reference = build(self.shape, "none", self.seed + 1).model
+        reference = build(self.shape, "none", self.seed + 1)
         for mine, theirs in zip(self.variables, reference.trainable_variables, strict=True):
             theirs.assign(mine.value)
         seeds = [g.state.value.numpy() for g in self.encoder.seed_generators]

@@ -12,8 +12,8 @@ same units at the same call: that is how the gradients of a strategy are compare
 
 from __future__ import annotations
 
+import contextlib
 import math
-from dataclasses import dataclass
 from typing import Any
 
 from core.lab.messages import N_
@@ -72,14 +72,7 @@ def segment_length(layers: int) -> int:
     return max(1, math.ceil(math.sqrt(layers)))
 
 
-@dataclass(frozen=True)
-class Built:
-    model: Any  # a keras.Model: (tokens, positions) -> logits at the masked positions
-    strategy: str
-    shape: Shape
-
-
-def build(shape: Shape, strategy: str, seed: int = 0) -> Built:
+def build(shape: Shape, strategy: str, seed: int = 0) -> Encoder:
     """The encoder of ``shape`` under ``strategy`` (one of :data:`KERAS_STRATEGIES`); the weights depend
     on ``seed`` only, so two strategies built with one seed start equal."""
     keras = _keras()
@@ -93,20 +86,12 @@ def build(shape: Shape, strategy: str, seed: int = 0) -> Built:
             layer_names=[f"block_{i}" for i in range(shape.layers)],
         )
         if mode
-        else _nothing()
+        else contextlib.nullcontext()
     )
     with scope:
         model = Encoder(shape, strategy, seed, layers)
     model.build_all()
-    return Built(model, strategy, shape)
-
-
-class _nothing:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: Any) -> None:
-        return None
+    return model
 
 
 def _layer_classes(layers: Any) -> tuple[type, type]:

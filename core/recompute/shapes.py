@@ -23,7 +23,7 @@ import math
 from dataclasses import dataclass, field, replace
 
 from core.lab.errors import BadArgument
-from core.lab.messages import Message, msg
+from core.lab.messages import N_, Message, msg
 
 BYTES = 4  # float32
 MB = 1024 * 1024
@@ -82,13 +82,26 @@ class Shape:
         p = self.parameters * BYTES / MB
         return {"weights_mb": p, "gradients_mb": p, "optimizer_mb": 2 * p}
 
+    def block_tensors(self) -> list[tuple[str, int]]:
+        """What one Keras block keeps for its backward pass: (what, as an English source string for the
+        catalogue; elements per example), the module's list."""
+        s, h, i, a = self.seq, self.hidden, self.intermediate, self.heads
+        return [
+            (N_("block input (read by the query, key and value projections)"), s * h),
+            (N_("queries, keys and values"), 3 * s * h),
+            (N_("attention probabilities, their dropout mask, the dropped probabilities"), 3 * a * s * s),
+            (N_("attention context, output dropout mask, first LayerNorm input and output"), 4 * s * h),
+            (N_("GELU input, its two inner terms and its output"), 4 * s * i),
+            (N_("feed-forward dropout mask, second LayerNorm input"), 2 * s * h),
+        ]
+
     def block_elements(self, torch: bool = False) -> int:
         """Elements one block keeps for its backward pass, per example (the module's list). On torch the
         GELU is one fused op (it keeps its input only) and dropout masks are bytes, a quarter of a float."""
         s, h, i, a = self.seq, self.hidden, self.intermediate, self.heads
         if torch:
             return int(8.5 * s * h + 2 * s * i + 2.25 * a * s * s)
-        return 10 * s * h + 4 * s * i + 3 * a * s * s
+        return sum(n for _, n in self.block_tensors())
 
     def outside_elements(self, torch: bool = False) -> int:
         """Embeddings (sum, LN input, dropout mask) and the MLM head (transform, GELU terms, LN, logits and

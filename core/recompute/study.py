@@ -132,6 +132,26 @@ def load_study(study: Study) -> dict[str, Any] | None:
         return None
 
 
+def single(shape: Shape, strategy: str) -> dict[str, Any]:
+    """One strategy at one batch, and at half of it for the activations (the slope): the command line's
+    measurement, under this machine's memory limit. Raises :class:`MeasureError` when it cannot run or
+    does not fit."""
+    machine = MACHINE_SHARE * free_mb()
+    got = measure.run(measure.Run(shape, strategy, limit_mb=machine))
+    if got.get("error"):
+        raise measure.MeasureError("{strategy} cannot run here: {reason}", strategy=strategy, reason=got["error"])
+    half = max(1, shape.batch // 2)
+    small = measure.run(measure.Run(shape.with_batch(half), strategy, steps=2, grad_check=False, limit_mb=machine))
+    if not got.get("fits") or not small.get("fits"):
+        raise measure.MeasureError(
+            "batch {batch} of this shape does not fit in this machine's memory ({mb:,.0f} MB free)",
+            batch=shape.batch,
+            mb=free_mb(),
+        )
+    _, slope = fit_line([(shape.batch, got["peak_mb"]), (half, small["peak_mb"])])
+    return {**got, "activation_mb": slope * shape.batch}
+
+
 def fit_line(points: list[tuple[int, float]]) -> tuple[float, float]:
     """Least-squares ``(intercept, slope)`` of peak MB against batch (one point: through the origin)."""
     xs = np.array([p[0] for p in points], dtype=float)

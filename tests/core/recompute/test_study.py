@@ -179,3 +179,12 @@ def test_the_largest_batch_per_strategy_on_the_command_line(fake_measure, capsys
     lines = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
     assert [x["strategy"] for x in lines] == ["none", "per-block"]
     assert lines[1]["largest_batch"] > lines[0]["largest_batch"] > 0 and lines[1]["batch_ratio"] > 1
+
+
+def test_a_single_measurement_that_does_not_fit_exits_2_with_one_line(monkeypatch, capsys):
+    from core.cli import main
+
+    monkeypatch.setattr(measure, "run", lambda config, timeout=0: {"fits": False, "killed": True})
+    assert main(["recompute", "--strategy", "none", "--batch", "2048"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "does not fit in this machine's memory" in err[0], err
