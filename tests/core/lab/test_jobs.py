@@ -55,6 +55,8 @@ def test_defaults_are_ordered_and_queued_once(monkeypatch):
         "decode-table",
         "train-lm",
         "recompute-study",
+        "train-pinyin",
+        "bidi-scorecard",
     }
     # the decoding page's: SmolLM2 before its table, each LSTM before its table
     kinds = [(p.kind, p.params.get("model") or p.params.get("output")) for p in found]
@@ -62,6 +64,8 @@ def test_defaults_are_ordered_and_queued_once(monkeypatch):
     assert kinds.index(("train-lm", "softmax")) < kinds.index(("decode-table", "lstm-peoples-daily-softmax"))
     # the recompute page's measurements (about 20 minutes) before the hour of LSTM training
     assert kinds.index(("recompute-study", None)) < kinds.index(("train-lm", "softmax"))
+    # the bidirectional page's three models before its scorecard, which decodes with them
+    assert kinds.index(("train-pinyin", None)) < kinds.index(("bidi-scorecard", None))
     fake = [Preparation("test-echo", {"x": i}, f"thing {i}", lambda: False, order=i) for i in range(2)]
     monkeypatch.setattr(prepare, "defaults", lambda: fake)
     jobs.register("test-echo", lambda p, c: {})
