@@ -199,3 +199,26 @@ def language_model(model_id: str):  # noqa: ANN201 - core.decoding.models.Langua
 
     card = model_folder(model_id) / "card.json"
     return _language_model(model_id, card.stat().st_mtime if card.exists() else 0.0)
+
+
+def pinyin_models_stamp() -> tuple[float, ...]:
+    """When each pinyin model was last saved (0 if not yet): part of the decoding cache's key."""
+    from core.bidirectional.training import model_folder, model_name
+
+    stamps = []
+    for kind in ("l2r", "r2l", "bidi"):
+        card = model_folder(model_name(kind)) / "card.json"
+        stamps.append(card.stat().st_mtime if card.exists() else 0.0)
+    return tuple(stamps)
+
+
+@st.cache_data(show_spinner=False, max_entries=128)
+def _pinyin_decoding(syllables: tuple[str, ...], beam: int, reference: str | None, stamp: tuple[float, ...]) -> dict:
+    from core.bidirectional.decoding import decode_all
+
+    return decode_all(syllables, beam, reference)
+
+
+def pinyin_decoding(syllables: tuple[str, ...], beam: int, reference: str | None) -> dict:
+    """Every available decoder on one input (cached per input, width and model versions)."""
+    return _pinyin_decoding(syllables, beam, reference, pinyin_models_stamp())

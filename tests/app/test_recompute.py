@@ -13,7 +13,7 @@ from streamlit.testing.v1 import AppTest
 from core.lab import jobs
 from core.recompute import measure, study
 from tests.core.recompute.test_study import fake_interleaved, fake_run
-from tests.helpers import TIMEOUT, texts
+from tests.helpers import open_app, texts
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGE = str(ROOT / "pages" / "recompute.py")
@@ -33,12 +33,7 @@ def default_study(monkeypatch):
 
 
 def open_page(params: dict | None = None) -> AppTest:
-    at = AppTest.from_file(PAGE, default_timeout=TIMEOUT)
-    for k, v in (params or {}).items():
-        at.query_params[k] = v
-    at.run()
-    assert not at.exception, at.exception
-    return at
+    return open_app(PAGE, params)
 
 
 def test_the_page_opens_on_the_default_study(default_study):

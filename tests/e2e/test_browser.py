@@ -195,6 +195,7 @@ FRESH_PAGES = {
     "vae": "Preparing the VAE and its autoencoder twin",
     "decoding": "Preparing SmolLM2-135M-Instruct",
     "recompute": "Preparing the recompute measurements",
+    "bidirectional": "Preparing the pinyin model pinyin-l2r",
 }
 
 
@@ -226,7 +227,7 @@ def test_a_fresh_lab_queues_its_defaults_and_every_page_opens_within_10_s(browse
 
 # Both languages in a real browser: hl= in the link, the browser's own language, the sidebar switch.
 
-NAV_ZH = ("首页", "扰动掩码", "积分梯度", "优化器", "变分自编码器的几何", "停不下来的解码", "重计算")
+NAV_ZH = ("首页", "扰动掩码", "积分梯度", "优化器", "变分自编码器的几何", "停不下来的解码", "重计算", "双向解码")
 NAV_EN = (
     "Home",
     "Perturbed masking",
@@ -235,6 +236,7 @@ NAV_EN = (
     "VAE geometry",
     "Decoding that never stops",
     "Recompute",
+    "Bidirectional decoding",
 )
 BILINGUAL = {
     # name: (url path and settings, heading in Chinese, heading in English, text that shows the result is drawn)
@@ -266,6 +268,12 @@ BILINGUAL = {
         "曲线变平的地方|Where a curve flattens",
     ),
     "recompute": ("recompute", "重计算", "Recompute", "训练内存随批量的变化|Training memory against batch"),
+    "bidirectional": (
+        "bidirectional?text=bei+jing+da+xue&beam=2",
+        "双向解码",
+        "Bidirectional decoding",
+        "按句中位置的字准确率|Character accuracy by position",
+    ),
 }
 
 
@@ -292,6 +300,9 @@ def bilingual_ready(server, tiny_bert_dir, trained_classifiers):
 
     with MonkeyPatch.context() as patch:  # the recompute page's default study, measured by the stand-in
         store_default_study(patch)
+    from tests.helpers import save_tiny_pinyin_models
+
+    save_tiny_pinyin_models()  # the bidirectional page's models and scorecard (tiny presets)
     return tiny_bert_dir
 
 
