@@ -27,7 +27,7 @@ NAMES = {
     "l2r": N_("L2R beam"),
     "r2l": N_("R2L beam"),
     "bidi": N_("bidirectional beam"),
-    "rerank": N_("L2R beam, R2L rerank"),
+    "rerank": N_("L2R beam + R2L rerank"),
     "bigram": N_("bigram Viterbi (baseline)"),
     "unigram": N_("most frequent character (baseline)"),
     "l2r-greedy": N_("L2R greedy"),

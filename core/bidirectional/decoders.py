@@ -48,7 +48,7 @@ class Sentence:
         self.model, self.vocab = model, vocab
         self.n = len(syllables)
         self.src = vocab.encode_source(list(syllables))[None, :]
-        self.enc = np.asarray(model.encode(self.src))  # [1, n, 2E]
+        self.enc = np.asarray(model.compiled_encode(self.src))  # [1, n, 2E]
         self.allowed = vocab.allowed()[self.src[0]]  # [n, V]
         self.calls = 1
 
@@ -59,7 +59,7 @@ class Sentence:
         m = len(prev)
         enc_t = np.repeat(self.enc[:, self.position(d, t)], m, axis=0)
         self.calls += 1
-        return np.asarray(self.model.step(d, prev.astype(np.int32), enc_t, state))
+        return np.asarray(self.model.compiled_step(d, prev.astype(np.int32), enc_t, state))
 
     def log_probs(self, d: str, h: np.ndarray, t: int, other: np.ndarray | None = None) -> np.ndarray:
         """[M, V] from states h [M, H]; other [M, S, H]: the other direction's visible states."""
@@ -71,7 +71,7 @@ class Sentence:
         other_mask = None if other is None else np.ones((m, 1, other.shape[1]), dtype=bool)
         self.calls += 1
         aligned = np.repeat(self.enc[:, pos : pos + 1], m, axis=0)
-        out = self.model.output(d, h[:, None, :], aligned, enc, src_mask, allowed, other, other_mask)
+        out = self.model.compiled_output(d, h[:, None, :], aligned, enc, src_mask, allowed, other, other_mask)
         return np.asarray(out)[:, 0]
 
     def visible(self, t: int) -> int:
@@ -181,7 +181,7 @@ def score_r2l(model: Any, vocab: Vocab, syllables: list[str] | tuple[str, ...], 
     tgt = np.stack([vocab.encode_target(c) for c in candidates])
     rev = np.tile(np.arange(n - 1, -1, -1, dtype=np.int32), (len(candidates), 1))
     lengths = np.full(len(candidates), n, dtype=np.int32)
-    out = np.asarray(model({"src": src, "tgt": tgt, "rev": rev, "lengths": lengths})["r2l"])
+    out = np.asarray(model.compiled_call({"src": src, "tgt": tgt, "rev": rev, "lengths": lengths})["r2l"])
     gold = np.take_along_axis(tgt, rev, axis=1)
     return np.take_along_axis(out, gold[:, :, None], axis=2)[:, :, 0].sum(axis=1)
 
@@ -215,7 +215,8 @@ def beam_prefix_rerun(model: Any, vocab: Vocab, syllables: list[str] | tuple[str
             own = np.full(n, PAD_ID, dtype=np.int32)
             own[: len(ids)] = ids
             tgt = own if d == "l2r" else own[::-1].copy()  # the model reads targets left to right
-            out = model({"src": src, "tgt": tgt[None], "rev": rev, "lengths": np.array([n], dtype=np.int32)})
+            arrays = {"src": src, "tgt": tgt[None], "rev": rev, "lengths": np.array([n], dtype=np.int32)}
+            out = model.compiled_call(arrays)
             calls += 1
             rows.append(np.asarray(out[d])[0, t])
         logp = np.stack(rows)

@@ -28,14 +28,14 @@ def model_preparation(kind: str, preset: str = "default") -> Preparation:
 
 
 def scorecard_preparation(spec: Any = None) -> Preparation:
-    from core.bidirectional.scorecard import ScorecardSpec, scorecard_path
+    from core.bidirectional.scorecard import ScorecardSpec, load_scorecard
 
     spec = spec or ScorecardSpec()
     return Preparation(
         "bidi-scorecard",
         spec.params(),
         msg("the held-out scorecard of the pinyin decoders"),
-        lambda: scorecard_path(spec).exists(),
+        lambda: load_scorecard(spec) is not None,
         order=105,
     )
 

@@ -205,6 +205,14 @@ def build(config: ModelConfig, vocab: Vocab) -> Any:
             return result
 
     model = Seq2Seq()
+    import tensorflow as tf
+
+    # The decoders call these once per step with a few rows: traced once per direction and shape family
+    # (reduce_retracing), each call costs a fraction of the same layers run eagerly op by op.
+    model.compiled_encode = tf.function(model.encode, reduce_retracing=True)
+    model.compiled_step = tf.function(model.step, reduce_retracing=True)
+    model.compiled_output = tf.function(model.output, reduce_retracing=True)
+    model.compiled_call = tf.function(model.call, reduce_retracing=True)
     dummy = np.ones((1, 3), dtype=np.int32)
     model(
         {

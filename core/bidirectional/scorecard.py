@@ -80,10 +80,15 @@ def scorecard_path(spec: ScorecardSpec) -> Path:
 
 
 def load_scorecard(spec: ScorecardSpec) -> dict[str, Any] | None:
+    """The stored scorecard of these settings, if it was decoded by the models trained now (one decoded by
+    models since retrained is stale: None)."""
+    from core.bidirectional.decoding import Decoders
+
     try:
-        return json.loads(scorecard_path(spec).read_text(encoding="utf-8"))
+        table = json.loads(scorecard_path(spec).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
+    return table if table.get("models") == Decoders(spec.preset).cards() else None
 
 
 def compute_scorecard(

@@ -31,7 +31,7 @@ def test_the_default_view(tiny_models):
     assert at.title[0].value == "Bidirectional decoding"
     assert "Pinyin read: `ta yi zhi xiang pai yi bu hao de dian ying` (11 syllables)" in shown
     outputs = next(m.value for m in at.markdown if "<table" in m.value)
-    for decoder in ("L2R beam", "R2L beam", "bidirectional beam", "L2R beam, R2L rerank", "bigram Viterbi"):
+    for decoder in ("L2R beam", "R2L beam", "bidirectional beam", "L2R beam + R2L rerank", "bigram Viterbi"):
         assert decoder in outputs
     assert "他一直想拍一部好的电影" in outputs  # the reference row
     assert "Characters that differ from the reference are outlined" in shown

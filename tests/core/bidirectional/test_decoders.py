@@ -122,3 +122,16 @@ def test_an_untrained_model_is_named(session_home, clause):
     with pytest.raises(DecoderError, match="pinyin-l2r-quick is not trained yet"):
         Decoders("quick").decode("l2r", clause.pinyin, 2)
     assert PAD_ID == 0
+
+
+def test_a_scorecard_decoded_by_models_since_retrained_is_stale(tiny_pinyin, monkeypatch):
+    from core.bidirectional import jobs as bd_jobs
+    from core.bidirectional.decoding import Decoders
+    from core.bidirectional.scorecard import ScorecardSpec, load_scorecard
+
+    spec = ScorecardSpec()
+    assert load_scorecard(spec) is not None and bd_jobs.scorecard_preparation(spec).ready()
+    cards = Decoders().cards()
+    retrained = {**cards, "l2r": {**cards["l2r"], "steps": cards["l2r"]["steps"] + 1}}
+    monkeypatch.setattr(Decoders, "cards", lambda self: retrained)
+    assert load_scorecard(spec) is None and not bd_jobs.scorecard_preparation(spec).ready()
