@@ -79,9 +79,10 @@ def show_outputs(result: dict, parsed_reference: str | None) -> None:
         lines.insert(
             0,
             f"<tr><td style='padding:4px 12px 4px 0'><b>{_('reference')}</b></td>"
-            f"<td style='font-size:1.35em;letter-spacing:0.08em'>{parsed_reference}</td><td></td></tr>",
+            f"<td style='font-size:1.35em;letter-spacing:0.08em'>{figs.outlined(parsed_reference, None)}</td>"
+            "<td></td></tr>",
         )
-    st.markdown(f"<table style='border:none'>{''.join(lines)}</table>", unsafe_allow_html=True)
+    st.markdown(f"<table style='border:none'>{''.join(lines)}</table>", unsafe_allow_html=True)  # not-ui-text: markup
     if parsed_reference is not None:
         st.caption(_("Characters that differ from the reference are outlined (hover one for the reference's)."))
 
@@ -289,7 +290,7 @@ with st.form("bd.form"):
         _("Pinyin or Chinese"),
         key="bd.text",
         max_chars=600,
-        placeholder="bei jing da xue de xue sheng",
+        placeholder="bei jing da xue de xue sheng",  # not-ui-text (pinyin, data)
         help=_(
             "Toneless pinyin, syllables separated by spaces (run-together syllables are split; v or ü for ü). "
             "Chinese text is converted to pinyin first, and the outputs are scored against it."
