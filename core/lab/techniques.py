@@ -12,4 +12,5 @@ PACKAGES = (
     "core.decoding",
     "core.recompute",
     "core.bidirectional",
+    "core.reading_comprehension",
 )

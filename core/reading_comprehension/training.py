@@ -125,8 +125,11 @@ def length_batches(questions: Sequence[Question], batch: int, seed: int) -> list
     return groups
 
 
-def predict(model: Any, vocab: Vocab, questions: Sequence[Question], batch: int = 32) -> list[dict[str, Any]]:
-    """Per question: the best span (text, start, end, score), the gate, the top spans, in input order."""
+def predict(
+    model: Any, vocab: Vocab, questions: Sequence[Question], batch: int = 32, details: bool = False
+) -> list[dict[str, Any]]:
+    """Per question: the best span (text, start, end, score), the gate, the top spans, in input order;
+    with ``details`` also the per-character start and end probabilities and the question's attention."""
     order = sorted(range(len(questions)), key=lambda i: len(questions[i].passage))
     out: list[dict[str, Any]] = [{} for _ in questions]
     for at in range(0, len(order), batch):
@@ -134,7 +137,7 @@ def predict(model: Any, vocab: Vocab, questions: Sequence[Question], batch: int 
         arrays = batch_arrays(vocab, [questions[i] for i in idx])
         result = model({k: arrays[k] for k in ("pc", "pw", "qc", "qw")}, training=False)
         start, end = np.asarray(result["start"]), np.asarray(result["end"])
-        gate = np.asarray(result["gate"])
+        gate, attention = np.asarray(result["gate"]), np.asarray(result["attention"])
         for row, i in enumerate(idx):
             n = len(questions[i].passage)
             spans = best_spans(start[row, :n], end[row, :n], MAX_ANSWER)
@@ -148,6 +151,10 @@ def predict(model: Any, vocab: Vocab, questions: Sequence[Question], batch: int 
                 "gate": float(gate[row]),
                 "top_spans": [{"text": text[a : b + 1], "start": a, "end": b, "score": sc} for a, b, sc in spans],
             }
+            if details:
+                out[i]["start_probs"] = start[row, :n].tolist()
+                out[i]["end_probs"] = end[row, :n].tolist()
+                out[i]["attention"] = attention[row, : len(questions[i].question)].tolist()
     return out
 
 

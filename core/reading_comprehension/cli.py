@@ -1,0 +1,145 @@
+"""Reading comprehension commands: ``qa`` (answer questions about passages, or ``--eval``) and
+``train-reader``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Iterator
+from typing import Any
+
+from core.cli.common import CliError, run_job
+
+
+def _read(path: str, what: str) -> str:
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return fh.read()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CliError(f"cannot read {what} {path}: {getattr(exc, 'strerror', None) or exc}") from None
+
+
+def _pairs(args: argparse.Namespace) -> list[tuple[str, str]]:
+    if args.input:
+        if args.passage or args.question is not None:
+            raise CliError("give --input FILE.jsonl, or --passage FILE with a question, not both")
+        rows = []
+        for number, line in enumerate(_read(args.input, "--input").splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+                rows.append((number, str(row["passage"]), str(row["question"])))
+            except (ValueError, KeyError, TypeError):
+                raise CliError(f'line {number}: not a JSON object with "passage" and "question"') from None
+        if not rows:
+            raise CliError(f"--input {args.input} has no lines")
+        return [_check(n, p, q) for n, p, q in rows]
+    if not args.passage or args.question is None:
+        raise CliError("give --passage FILE and a question, --input FILE.jsonl or --eval")
+    return [_check(0, _read(args.passage, "--passage"), args.question)]
+
+
+def _check(number: int, passage: str, question: str) -> tuple[str, str]:
+    import sys
+
+    from core.reading_comprehension.reader import ReaderError, check
+
+    where = f"line {number}: " if number else ""
+    try:
+        checked = check(passage, question)
+    except ReaderError as exc:
+        raise CliError(f"{where}{exc}") from None
+    for note in checked.notes:
+        print(f"note: {where}{note}", file=sys.stderr)
+    return checked.passage, checked.question
+
+
+def cmd_qa(args: argparse.Namespace) -> Iterator[dict[str, Any]]:
+    from core.reading_comprehension.reader import ReaderError, answer
+
+    if args.eval:
+        if args.question is not None or args.input or args.passage:
+            raise CliError("--eval scores the test split; give no passage or question")
+        yield from _eval(args)
+        return
+    pairs = _pairs(args)
+    try:
+        found = answer(args.model, pairs)
+    except ReaderError as exc:
+        raise CliError(str(exc)) from None
+    for f in found:
+        yield {
+            "answer": f["answer"],
+            "start": f["start"],
+            "end": f["end"],
+            "score": round(f["score"], 4),
+            "has_answer": round(f["gate"], 4),
+            "top_spans": [{**s, "score": round(s["score"], 4)} for s in f["top_spans"]],
+        }
+
+
+def _eval(args: argparse.Namespace) -> Iterator[dict[str, Any]]:
+    import numpy as np
+
+    from core.reading_comprehension.baselines import BASELINES, char_f1
+    from core.reading_comprehension.data import load
+    from core.reading_comprehension.reader import ReaderError, reader
+    from core.reading_comprehension.training import evaluate
+
+    test = load()["test"]
+    try:
+        model, vocab = reader(args.model)
+    except ReaderError as exc:
+        raise CliError(str(exc)) from None
+    yield {
+        "system": args.model,
+        "questions": len(test),
+        **{k: round(v, 4) for k, v in evaluate(model, vocab, test).items()},
+    }
+    answerable = [q for q in test if q.has_answer]
+    for name, pick in BASELINES.items():
+        found = [pick(q.passage, q.question) for q in answerable]
+        yield {
+            "system": name,
+            "questions": len(answerable),
+            "em": round(float(np.mean([f == q.answer for f, q in zip(found, answerable, strict=True)])), 4),
+            "f1": round(float(np.mean([char_f1(f, q.answer) for f, q in zip(found, answerable, strict=True)])), 4),
+        }
+
+
+def cmd_train(args: argparse.Namespace) -> Iterator[dict[str, Any]]:
+    from core.reading_comprehension import training
+
+    training.check(args.encoder, args.preset)
+    if args.steps is not None and args.steps < 1:
+        raise CliError(f"--steps must be at least 1, not {args.steps}")
+    params: dict[str, Any] = {"encoder": args.encoder}
+    if args.preset != "default":
+        params["preset"] = args.preset
+    if args.steps:
+        params["max_steps"] = args.steps
+    if args.seed:
+        params["seed"] = args.seed
+    result = run_job("train-reader", params, "training")
+    yield {k: v for k, v in result.items() if k != "folder"}
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add this technique's subcommands to ``python -m core``."""
+    p = sub.add_parser("qa", help="answer a question about a Chinese passage with the DGCNN reader")
+    p.add_argument("question", nargs="?", help="the question (谁……？ 哪里……？ 哪个机构……？)")
+    p.add_argument("--passage", help="a UTF-8 .txt file: the passage")
+    p.add_argument("--input", help='a .jsonl file of {"passage", "question"} objects (JSON Lines out)')
+    p.add_argument("--output", help="write JSON Lines here instead of stdout")
+    p.add_argument("--model", default="qa-dgcnn", help="qa-dgcnn (default), qa-bilstm, or a preset's reader")
+    p.add_argument("--eval", action="store_true", help="score the reader and the baselines on the test split")
+    p.set_defaults(run=cmd_qa)
+
+    p = sub.add_parser("train-reader", help="train a reading-comprehension reader (dgcnn or bilstm) as a job")
+    p.add_argument("--encoder", default="dgcnn", help="dgcnn or bilstm")
+    p.add_argument("--preset", default="default", help="tiny (seconds), quick (minutes) or default")
+    p.add_argument("--steps", type=int, help="train exactly this many steps")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--json", dest="output", help="write JSON here instead of stdout")
+    p.set_defaults(run=cmd_train)

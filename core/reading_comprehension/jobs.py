@@ -1,0 +1,52 @@
+"""Background jobs of reading comprehension: training a reader (DGCNN or the BiLSTM baseline)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from core.lab.jobs import JobContext, register
+from core.lab.messages import msg
+from core.lab.prepare import Preparation
+
+
+def reader_preparation(encoder: str, preset: str = "default") -> Preparation:
+    from core.reading_comprehension import training
+
+    name = training.model_name(encoder, preset)
+    params: dict[str, Any] = {"encoder": encoder}
+    if preset != "default":
+        params["preset"] = preset
+    return Preparation(
+        "train-reader",
+        params,
+        msg("the reader {name}", name=name),
+        lambda: training.is_trained(name),
+        order=110 + ("dgcnn", "bilstm").index(encoder),
+    )
+
+
+def _train(params: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
+    from core.reading_comprehension import training
+
+    result = training.train(
+        params["encoder"],
+        params.get("preset", "default"),
+        seed=int(params.get("seed", 0)),
+        progress=ctx.progress,
+        should_stop=ctx.should_stop,
+        max_steps=params.get("max_steps"),
+    )
+    if result.get("stopped"):
+        return {**result, "message": msg("cancelled at step {step}", step=result["step"])}
+    result["message"] = msg(
+        "trained {model}: exact match {em:.1%} on the validation questions", model=result["model"], em=result["em"]
+    )
+    return result
+
+
+def defaults() -> list[Preparation]:
+    """None yet: the readers become defaults with the page that shows them (until then, ``train-reader``)."""
+    return []
+
+
+register("train-reader", _train)
