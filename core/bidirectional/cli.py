@@ -7,7 +7,7 @@ import argparse
 from collections.abc import Iterator
 from typing import Any
 
-from core.cli.common import CliError, run_job, stderr_progress
+from core.cli.common import CliError, add_training_options, stderr_progress, train_as_job
 
 
 def _lines(args: argparse.Namespace) -> list[tuple[int, str]]:
@@ -90,17 +90,7 @@ def cmd_train(args: argparse.Namespace) -> Iterator[dict[str, Any]]:
     from core.bidirectional import training
 
     training.check(args.model, args.preset)
-    if args.steps is not None and args.steps < 1:
-        raise CliError(f"--steps must be at least 1, not {args.steps}")
-    params: dict[str, Any] = {"kind": args.model}
-    if args.preset != "default":
-        params["preset"] = args.preset
-    if args.steps:
-        params["max_steps"] = args.steps
-    if args.seed:
-        params["seed"] = args.seed
-    result = run_job("train-pinyin", params, "training")
-    yield {k: v for k, v in result.items() if k != "folder"}
+    yield train_as_job("train-pinyin", {"kind": args.model}, args)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -122,8 +112,5 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("train-pinyin", help="train a pinyin seq2seq model (l2r, r2l or bidi) as a job")
     p.add_argument("--model", default="l2r", help="l2r, r2l or bidi")
-    p.add_argument("--preset", default="default", help="tiny (seconds), quick (minutes) or default")
-    p.add_argument("--steps", type=int, help="train exactly this many steps")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--json", dest="output", help="write JSON here instead of stdout")
+    add_training_options(p)
     p.set_defaults(run=cmd_train)

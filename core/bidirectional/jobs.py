@@ -6,7 +6,7 @@ from typing import Any
 
 from core.lab.jobs import JobContext, register
 from core.lab.messages import msg
-from core.lab.prepare import Preparation
+from core.lab.prepare import Preparation, training_job
 
 KINDS = ("l2r", "r2l", "bidi")
 
@@ -40,26 +40,13 @@ def scorecard_preparation(spec: Any = None) -> Preparation:
     )
 
 
-def _train(params: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
-    from core.bidirectional import training
-
-    result = training.train(
-        params["kind"],
-        params.get("preset", "default"),
-        seed=int(params.get("seed", 0)),
-        progress=ctx.progress,
-        should_stop=ctx.should_stop,
-        max_steps=params.get("max_steps"),
-    )
-    if result.get("stopped"):
-        return {**result, "message": msg("cancelled at step {step}", step=result["step"])}
-    accuracy = sum(v for k, v in result.items() if k.endswith("_accuracy")) / (2 if params["kind"] == "bidi" else 1)
-    result["message"] = msg(
+def _trained(result: dict[str, Any]) -> Any:
+    accuracy = [v for k, v in result.items() if k.endswith("_accuracy")]
+    return msg(
         "trained {model}: teacher-forced accuracy {accuracy:.1%} on the validation clauses",
         model=result["model"],
-        accuracy=accuracy,
+        accuracy=sum(accuracy) / len(accuracy),
     )
-    return result
 
 
 def _scorecard(params: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
@@ -78,5 +65,5 @@ def defaults() -> list[Preparation]:
     return [*(model_preparation(kind) for kind in KINDS), scorecard_preparation()]
 
 
-register("train-pinyin", _train)
+register("train-pinyin", training_job("core.bidirectional.training", "kind", _trained))
 register("bidi-scorecard", _scorecard)

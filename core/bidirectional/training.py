@@ -19,10 +19,11 @@ import numpy as np
 
 from core.bidirectional import pairs as pairs_module
 from core.bidirectional.model import KINDS, PAD_ID, ModelConfig, Vocab, build, directions, save
+from core.lab import trained
 from core.lab.errors import LabError
 from core.lab.messages import msg
-from core.lab.paths import lab_home
 from core.lab.progress import Progress
+from core.lab.trained import card, model_folder  # noqa: F401 - the page and decoders read card here
 
 
 class TrainingError(LabError):
@@ -55,21 +56,9 @@ def model_name(kind: str, preset: str = "default") -> str:
     return f"pinyin-{kind}" if preset == "default" else f"pinyin-{kind}-{preset}"
 
 
-def model_folder(name: str) -> Path:
-    return lab_home() / "models" / name
-
-
 def is_trained(name: str) -> bool:
     """A finished model of this code's format is on disk (one saved by an older layout counts as missing)."""
-    saved = card(name)
-    return bool(saved) and saved.get("format") == FORMAT
-
-
-def card(name: str) -> dict[str, Any] | None:
-    try:
-        return json.loads((model_folder(name) / "card.json").read_text())
-    except (OSError, ValueError):
-        return None
+    return trained.is_trained(name, FORMAT)
 
 
 def check(kind: str, preset: str) -> Preset:
@@ -164,10 +153,7 @@ def train(
     model = build(config, vocab)
     per_epoch = len(training) // p.batch
     total = max_steps or (TINY_STEPS if p.epochs == 0 else max(1, int(per_epoch * p.epochs)))
-    schedule = k.optimizers.schedules.CosineDecay(
-        p.learning_rate * 0.1, total, alpha=0.05, warmup_target=p.learning_rate, warmup_steps=max(1, total // 20)
-    )
-    optimizer = k.optimizers.Adam(schedule, clipnorm=1.0)
+    optimizer = k.optimizers.Adam(trained.warmup_cosine(k, p.learning_rate, total), clipnorm=1.0)
     dirs = directions(kind)
 
     @tf.function(reduce_retracing=True)

@@ -84,3 +84,26 @@ def run_job(kind: str, params: dict, what: str) -> dict:
     if job.status == "cancelled":
         raise CliError(f"job {job_id} was cancelled: {job.message}")
     return job.result
+
+
+def add_training_options(p: argparse.ArgumentParser) -> None:
+    """``--preset``, ``--steps``, ``--seed`` and ``--json`` of a command that trains a model as a job."""
+    p.add_argument("--preset", default="default", help="tiny (seconds), quick (minutes) or default")
+    p.add_argument("--steps", type=int, help="train exactly this many steps")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--json", dest="output", help="write JSON here instead of stdout")
+
+
+def train_as_job(kind: str, params: dict, args: argparse.Namespace) -> dict:
+    """Run the training job ``kind`` with ``params`` and the options of :func:`add_training_options`; its
+    result, less the folder."""
+    if args.steps is not None and args.steps < 1:
+        raise CliError(f"--steps must be at least 1, not {args.steps}")
+    if args.preset != "default":
+        params["preset"] = args.preset
+    if args.steps:
+        params["max_steps"] = args.steps
+    if args.seed:
+        params["seed"] = args.seed
+    result = run_job(kind, params, "training")
+    return {k: v for k, v in result.items() if k != "folder"}

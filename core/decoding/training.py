@@ -27,6 +27,7 @@ from core.lab.artifacts import atomic_write
 from core.lab.messages import msg
 from core.lab.paths import lab_home
 from core.lab.progress import Progress
+from core.lab.trained import card, is_trained, model_folder  # noqa: F401 - the page, jobs and loaders read them here
 
 OUTPUTS = ("softmax", "self-terminating")
 DEFAULT_EPSILON = 1e-3  # Welleck et al. try 1e-5 .. 1e-2; greedy must stop within 693 steps at 1e-3
@@ -93,23 +94,8 @@ def lm_name(corpus: str, output: str, preset: str = "default") -> str:
     return base if preset == "default" else f"{base}-{preset}"
 
 
-def model_folder(name: str) -> Path:
-    return lab_home() / "models" / name
-
-
 def run_folder(name: str) -> Path:
     return lab_home() / "lm-runs" / name
-
-
-def is_trained(name: str) -> bool:
-    return (model_folder(name) / "card.json").exists()
-
-
-def card(name: str) -> dict[str, Any] | None:
-    try:
-        return json.loads((model_folder(name) / "card.json").read_text())
-    except (OSError, ValueError):
-        return None
 
 
 @dataclass

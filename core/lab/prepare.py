@@ -77,3 +77,26 @@ def conversion_job(module: str, function: str) -> Callable[[dict[str, Any], jobs
         return {"message": msg("converted {model}", model=params["model"])}
 
     return run
+
+
+def training_job(
+    module: str, key: str, done: Callable[[dict[str, Any]], Message]
+) -> Callable[[dict[str, Any], jobs.JobContext], dict[str, Any]]:
+    """A job that trains one model with ``module.train(params[key], preset, seed=, progress=, should_stop=,
+    max_steps=)`` (imported when the job runs); its message is ``done(result)``, or says where it was
+    cancelled."""
+
+    def run(params: dict[str, Any], ctx: jobs.JobContext) -> dict[str, Any]:
+        result = importlib.import_module(module).train(
+            params[key],
+            params.get("preset", "default"),
+            seed=int(params.get("seed", 0)),
+            progress=ctx.progress,
+            should_stop=ctx.should_stop,
+            max_steps=params.get("max_steps"),
+        )
+        if result.get("stopped"):
+            return {**result, "message": msg("cancelled at step {step}", step=result["step"])}
+        return {**result, "message": done(result)}
+
+    return run

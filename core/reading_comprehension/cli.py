@@ -8,7 +8,7 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-from core.cli.common import CliError, run_job
+from core.cli.common import CliError, add_training_options, train_as_job
 
 
 def _read(path: str, what: str) -> str:
@@ -112,17 +112,7 @@ def cmd_train(args: argparse.Namespace) -> Iterator[dict[str, Any]]:
     from core.reading_comprehension import training
 
     training.check(args.encoder, args.preset)
-    if args.steps is not None and args.steps < 1:
-        raise CliError(f"--steps must be at least 1, not {args.steps}")
-    params: dict[str, Any] = {"encoder": args.encoder}
-    if args.preset != "default":
-        params["preset"] = args.preset
-    if args.steps:
-        params["max_steps"] = args.steps
-    if args.seed:
-        params["seed"] = args.seed
-    result = run_job("train-reader", params, "training")
-    yield {k: v for k, v in result.items() if k != "folder"}
+    yield train_as_job("train-reader", {"encoder": args.encoder}, args)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -138,8 +128,5 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("train-reader", help="train a reading-comprehension reader (dgcnn or bilstm) as a job")
     p.add_argument("--encoder", default="dgcnn", help="dgcnn or bilstm")
-    p.add_argument("--preset", default="default", help="tiny (seconds), quick (minutes) or default")
-    p.add_argument("--steps", type=int, help="train exactly this many steps")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--json", dest="output", help="write JSON here instead of stdout")
+    add_training_options(p)
     p.set_defaults(run=cmd_train)

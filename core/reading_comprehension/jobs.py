@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from core.lab.jobs import JobContext, register
+from core.lab.jobs import register
 from core.lab.messages import msg
-from core.lab.prepare import Preparation
+from core.lab.prepare import Preparation, training_job
 
 
 def reader_preparation(encoder: str, preset: str = "default") -> Preparation:
@@ -25,23 +25,10 @@ def reader_preparation(encoder: str, preset: str = "default") -> Preparation:
     )
 
 
-def _train(params: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
-    from core.reading_comprehension import training
-
-    result = training.train(
-        params["encoder"],
-        params.get("preset", "default"),
-        seed=int(params.get("seed", 0)),
-        progress=ctx.progress,
-        should_stop=ctx.should_stop,
-        max_steps=params.get("max_steps"),
-    )
-    if result.get("stopped"):
-        return {**result, "message": msg("cancelled at step {step}", step=result["step"])}
-    result["message"] = msg(
+def _trained(result: dict[str, Any]) -> Any:
+    return msg(
         "trained {model}: exact match {em:.1%} on the validation questions", model=result["model"], em=result["em"]
     )
-    return result
 
 
 def defaults() -> list[Preparation]:
@@ -49,4 +36,4 @@ def defaults() -> list[Preparation]:
     return []
 
 
-register("train-reader", _train)
+register("train-reader", training_job("core.reading_comprehension.training", "encoder", _trained))

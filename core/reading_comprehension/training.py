@@ -18,10 +18,11 @@ from typing import Any
 
 import numpy as np
 
+from core.lab import trained
 from core.lab.errors import LabError
 from core.lab.messages import msg
-from core.lab.paths import lab_home
 from core.lab.progress import Progress
+from core.lab.trained import model_folder
 from core.reading_comprehension.baselines import auc, char_f1
 from core.reading_comprehension.data import Question
 from core.reading_comprehension.features import Vocab, pad
@@ -58,20 +59,8 @@ def model_name(encoder: str, preset: str = "default") -> str:
     return f"qa-{encoder}" if preset == "default" else f"qa-{encoder}-{preset}"
 
 
-def model_folder(name: str) -> Path:
-    return lab_home() / "models" / name
-
-
-def card(name: str) -> dict[str, Any] | None:
-    try:
-        return json.loads((model_folder(name) / "card.json").read_text())
-    except (OSError, ValueError):
-        return None
-
-
 def is_trained(name: str) -> bool:
-    saved = card(name)
-    return bool(saved) and saved.get("format") == FORMAT
+    return trained.is_trained(name, FORMAT)
 
 
 def check(encoder: str, preset: str) -> Preset:
@@ -200,9 +189,7 @@ def train(
     model = build(config)
     per_epoch = max(1, -(-len(training) // p.batch))
     total = max_steps or (TINY_STEPS if p.epochs == 0 else max(1, int(per_epoch * p.epochs)))
-    schedule = k.optimizers.schedules.CosineDecay(
-        p.learning_rate * 0.1, total, alpha=0.05, warmup_target=p.learning_rate, warmup_steps=max(1, total // 20)
-    )
+    schedule = trained.warmup_cosine(k, p.learning_rate, total)
     optimizer = k.optimizers.Adam(schedule, clipnorm=1.0, use_ema=True, ema_momentum=0.99)
 
     def focal(y: Any, prob: Any, mask: Any) -> Any:
