@@ -146,7 +146,7 @@ def train(
     progress(0.0, msg("Reading the pinyin pairs"))
     data = pairs_module.load(progress)
     training = list(data.training[: p.training_pairs] if p.training_pairs else data.training)
-    validation = list(data.validation[:300] if preset != "default" else data.validation)
+    validation = list(data.validation[: {"tiny": 50, "quick": 300}.get(preset)])
     vocab = Vocab.build(training)
     k.utils.set_random_seed(seed)
     config = ModelConfig(kind, len(vocab.syllables), len(vocab.characters), p.embed, p.encoder, p.decoder, p.dropout)

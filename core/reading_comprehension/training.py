@@ -182,7 +182,7 @@ def train(
     progress(0.0, msg("Building the questions from People's Daily"))
     splits = load()
     training = [cut(q, p.max_passage) for q in splits["training"][: p.questions]]
-    validation = list(splits["validation"][: 300 if preset != "default" else None])
+    validation = list(splits["validation"][: {"tiny": 50, "quick": 300}.get(preset)])
     vocab = Vocab.build(text for q in training for text in (q.passage, q.question))
     k.utils.set_random_seed(seed)
     config = ModelConfig(encoder, len(vocab.characters), len(vocab.words), p.width, p.width)
