@@ -172,35 +172,34 @@ def train(
 
     name = model_name(kind, preset)
     history: list[dict[str, float]] = []
-    every = max(1, min(200, total // 10))
-    started, done, epoch, window = time.perf_counter(), 0, 0, []
-    while done < total:
-        for group in epoch_batches(training, p.batch, seed * 1000 + epoch):
-            if done >= total:
-                break
-            if should_stop():
-                return {"stopped": True, "step": done, "model": name}
-            arrays = batch_arrays(vocab, group)
-            window.append(float(step(arrays, {d: targets(arrays, d) for d in dirs})))
-            done += 1
-            if done % every == 0 or done == total:
-                scores = teacher_forced(model, vocab, validation[:300])
-                elapsed = time.perf_counter() - started
-                history.append({"step": done, "loss": float(np.mean(window)), **scores, "elapsed": elapsed})
-                window = []
-                acc = np.mean([scores[f"{d}_accuracy"] for d in dirs])
-                progress(
-                    0.95 * done / total,
-                    msg(
-                        "{name}: step {step:,}/{total:,}, teacher-forced accuracy {acc:.1%}, {left:.1f} min left",
-                        name=name,
-                        step=done,
-                        total=total,
-                        acc=acc,
-                        left=elapsed / done * (total - done) / 60,
-                    ),
-                )
-        epoch += 1
+
+    def train_step(group: list[pairs_module.Pair]) -> float:
+        arrays = batch_arrays(vocab, group)
+        return float(step(arrays, {d: targets(arrays, d) for d in dirs}))
+
+    def report(done: int, loss: float, left: float) -> Any:
+        scores = teacher_forced(model, vocab, validation[:300])
+        history.append({"step": done, "loss": loss, **scores, "elapsed": time.perf_counter() - started})
+        return msg(
+            "{name}: step {step:,}/{total:,}, teacher-forced accuracy {acc:.1%}, {left:.1f} min left",
+            name=name,
+            step=done,
+            total=total,
+            acc=np.mean([scores[f"{d}_accuracy"] for d in dirs]),
+            left=left,
+        )
+
+    started = time.perf_counter()
+    done, seconds, stopped = trained.run_steps(
+        lambda epoch: epoch_batches(training, p.batch, seed * 1000 + epoch),
+        total,
+        train_step,
+        report,
+        progress,
+        should_stop,
+    )
+    if stopped:
+        return {"stopped": True, "step": done, "model": name}
     progress(0.96, msg("Measuring the teacher-forced accuracy"))
     final = teacher_forced(model, vocab, validation)
     info = {
@@ -212,7 +211,7 @@ def train(
         "seed": seed,
         "steps": done,
         "epochs": done / max(per_epoch, 1),
-        "minutes": round((time.perf_counter() - started) / 60, 1),
+        "minutes": round(seconds / 60, 1),
         "validation": final,
         "validation_clauses": len(validation),
         "training_pairs": len(training),

@@ -4,10 +4,16 @@ weights and a ``card.json`` (settings, scores, curves) written last, so a card m
 from __future__ import annotations
 
 import json
+import time
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
+from core.lab.messages import Message
 from core.lab.paths import lab_home
+from core.lab.progress import Progress
+
+B = TypeVar("B")
 
 
 def model_folder(name: str) -> Path:
@@ -35,3 +41,38 @@ def warmup_cosine(keras: Any, peak: float, total: int) -> Any:
     return keras.optimizers.schedules.CosineDecay(
         peak * 0.1, total, alpha=0.05, warmup_target=peak, warmup_steps=max(1, total // 20)
     )
+
+
+def run_steps(
+    batches: Callable[[int], Iterable[B]],
+    total: int,
+    step: Callable[[B], float],
+    report: Callable[[int, float, float], Message],
+    progress: Progress,
+    should_stop: Callable[[], bool],
+    share: float = 0.95,
+    reports: int = 10,
+) -> tuple[int, float, bool]:
+    """Train ``total`` steps over ``batches(epoch)``, epoch after epoch.
+
+    About ``reports`` times (every 200 steps at most, and at the end) ``report(done, mean loss since the last
+    report, minutes left)`` records what it measures and returns the progress message, shown at ``share``
+    of the job's bar times the share of steps done. Returns (steps done, seconds, stopped): a request to stop
+    is honoured between steps."""
+    every = max(1, min(200, total // reports))
+    started, done, epoch, window = time.perf_counter(), 0, 0, []
+    while done < total:
+        for batch in batches(epoch):
+            if done >= total:
+                break
+            if should_stop():
+                return done, time.perf_counter() - started, True
+            window.append(step(batch))
+            done += 1
+            if done % every == 0 or done == total:
+                elapsed = time.perf_counter() - started
+                message = report(done, sum(window) / len(window), elapsed / done * (total - done) / 60)
+                window = []
+                progress(share * done / total, message)
+        epoch += 1
+    return done, time.perf_counter() - started, False

@@ -211,35 +211,36 @@ def train(
 
     name = model_name(encoder, preset)
     history: list[dict[str, float]] = []
-    every = max(1, min(300, total // 8))
-    started, done, epoch, window, chars = time.perf_counter(), 0, 0, [], 0
-    while done < total:
-        for group in length_batches(training, p.batch, seed * 1000 + epoch):
-            if done >= total:
-                break
-            if should_stop():
-                return {"stopped": True, "step": done, "model": name}
-            arrays = batch_arrays(vocab, group)
-            chars += int(sum(len(q.passage) + len(q.question) for q in group))
-            window.append(float(step(arrays)))
-            done += 1
-            if done % every == 0 or done == total:
-                elapsed = time.perf_counter() - started
-                history.append({"step": done, "loss": float(np.mean(window)), "elapsed": elapsed})
-                window = []
-                progress(
-                    0.9 * done / total,
-                    msg(
-                        "{name}: step {step:,}/{total:,}, loss {loss:.3f}, {left:.1f} min left",
-                        name=name,
-                        step=done,
-                        total=total,
-                        loss=history[-1]["loss"],
-                        left=elapsed / done * (total - done) / 60,
-                    ),
-                )
-        epoch += 1
-    seconds = time.perf_counter() - started
+    chars = [0]
+
+    def train_step(group: list[Question]) -> float:
+        chars[0] += sum(len(q.passage) + len(q.question) for q in group)
+        return float(step(batch_arrays(vocab, group)))
+
+    def report(done: int, loss: float, left: float) -> Any:
+        history.append({"step": done, "loss": loss, "elapsed": time.perf_counter() - started})
+        return msg(
+            "{name}: step {step:,}/{total:,}, loss {loss:.3f}, {left:.1f} min left",
+            name=name,
+            step=done,
+            total=total,
+            loss=loss,
+            left=left,
+        )
+
+    started = time.perf_counter()
+    done, seconds, stopped = trained.run_steps(
+        lambda epoch: length_batches(training, p.batch, seed * 1000 + epoch),
+        total,
+        train_step,
+        report,
+        progress,
+        should_stop,
+        share=0.9,
+        reports=8,
+    )
+    if stopped:
+        return {"stopped": True, "step": done, "model": name}
     optimizer.finalize_variable_values(model.trainable_variables)  # the averaged weights are the model
     progress(0.92, msg("Scoring {name} on the validation questions", name=name))
     scores = evaluate(model, vocab, validation)
@@ -253,7 +254,7 @@ def train(
         "steps": done,
         "epochs": done / per_epoch,
         "minutes": round(seconds / 60, 1),
-        "train_chars_per_second": chars / seconds,
+        "train_chars_per_second": chars[0] / seconds,
         "validation": scores,
         "validation_questions": len(validation),
         "training_questions": len(training),
