@@ -161,36 +161,10 @@ def evaluate(model: Any, vocab: Vocab, questions: Sequence[Question]) -> dict[st
     }
 
 
-def train(
-    encoder: str,
-    preset: str = "default",
-    seed: int = 0,
-    progress: Progress | None = None,
-    should_stop: Callable[[], bool] | None = None,
-    max_steps: int | None = None,
-) -> dict[str, Any]:
-    """Train, score on the validation split and save one reader; returns its summary."""
-    from core.lab.runtime import keras
-    from core.reading_comprehension.data import load
-
-    p = check(encoder, preset)
-    progress = progress or (lambda _f, _m: None)
-    should_stop = should_stop or (lambda: False)
-    k = keras()
+def step_function(model: Any, optimizer: Any) -> Callable[[dict[str, Any]], Any]:
+    """One compiled training step on a batch of :func:`batch_arrays`: focal loss (gamma 2) on the gated start
+    and end probabilities, plus the gate's cross-entropy; returns the loss."""
     import tensorflow as tf
-
-    progress(0.0, msg("Building the questions from People's Daily"))
-    splits = load()
-    training = [cut(q, p.max_passage) for q in splits["training"][: p.questions]]
-    validation = list(splits["validation"][: {"tiny": 50, "quick": 300}.get(preset)])
-    vocab = Vocab.build(text for q in training for text in (q.passage, q.question))
-    k.utils.set_random_seed(seed)
-    config = ModelConfig(encoder, len(vocab.characters), len(vocab.words), p.width, p.width)
-    model = build(config)
-    per_epoch = max(1, -(-len(training) // p.batch))
-    total = max_steps or (TINY_STEPS if p.epochs == 0 else max(1, int(per_epoch * p.epochs)))
-    schedule = trained.warmup_cosine(k, p.learning_rate, total)
-    optimizer = k.optimizers.Adam(schedule, clipnorm=1.0, use_ema=True, ema_momentum=0.99)
 
     def focal(y: Any, prob: Any, mask: Any) -> Any:
         prob = tf.clip_by_value(prob, 1e-7, 1 - 1e-7)
@@ -208,6 +182,41 @@ def train(
         grads = tape.gradient(loss, model.trainable_variables)
         optimizer.apply_gradients(zip(grads, model.trainable_variables, strict=True))
         return loss
+
+    return step
+
+
+def train(
+    encoder: str,
+    preset: str = "default",
+    seed: int = 0,
+    progress: Progress | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    max_steps: int | None = None,
+) -> dict[str, Any]:
+    """Train, score on the validation split and save one reader; returns its summary."""
+    from core.lab.runtime import keras
+    from core.reading_comprehension.data import load
+
+    p = check(encoder, preset)
+    progress = progress or (lambda _f, _m: None)
+    should_stop = should_stop or (lambda: False)
+    k = keras()
+
+    progress(0.0, msg("Building the questions from People's Daily"))
+    splits = load()
+    training = [cut(q, p.max_passage) for q in splits["training"][: p.questions]]
+    validation = list(splits["validation"][: {"tiny": 50, "quick": 300}.get(preset)])
+    vocab = Vocab.build(text for q in training for text in (q.passage, q.question))
+    k.utils.set_random_seed(seed)
+    config = ModelConfig(encoder, len(vocab.characters), len(vocab.words), p.width, p.width)
+    model = build(config)
+    per_epoch = max(1, -(-len(training) // p.batch))
+    total = max_steps or (TINY_STEPS if p.epochs == 0 else max(1, int(per_epoch * p.epochs)))
+    schedule = trained.warmup_cosine(k, p.learning_rate, total)
+    optimizer = k.optimizers.Adam(schedule, clipnorm=1.0, use_ema=True, ema_momentum=0.99)
+
+    step = step_function(model, optimizer)
 
     name = model_name(encoder, preset)
     history: list[dict[str, float]] = []
