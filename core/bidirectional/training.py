@@ -46,7 +46,7 @@ class Preset:
 PRESETS = {
     "tiny": Preset("tiny", 16, 16, 16, 0.0, batch=16, learning_rate=1e-2, dropout=0.0, training_pairs=2000),
     "quick": Preset("quick", 64, 64, 96, 1.0, batch=64, learning_rate=4e-3, training_pairs=12000),
-    "default": Preset("default", 128, 256, 256, 2.0),  # 1,318 steps of 128 clauses each
+    "default": Preset("default", 128, 256, 256, 5.0),  # 3,295 steps of 128 clauses each
 }
 TINY_STEPS = 30
 FORMAT = 1  # the saved model's layout (model.py); raise it when the layers change
