@@ -131,8 +131,8 @@ def bidirectional(model: Any, vocab: Vocab, syllables: list[str] | tuple[str, ..
     }
     trace = []
     for t in range(s.n):
-        for b in beams.values():
-            b["h"] = s.advance(d_of(beams, b), b["prev"], b["h"], t)
+        for d, b in beams.items():
+            b["h"] = s.advance(d, b["prev"], b["h"], t)
             b["states"] = np.concatenate([b["states"], b["h"][:, None, :]], axis=1)
         m = s.visible(t)
         step: dict[str, Any] = {"visible": m}
@@ -168,10 +168,6 @@ def bidirectional(model: Any, vocab: Vocab, syllables: list[str] | tuple[str, ..
         key=lambda x: -x[1],
     )
     return Result(out, score, won, s.n, s.calls, nbest, trace)
-
-
-def d_of(beams: dict[str, dict[str, Any]], b: dict[str, Any]) -> str:
-    return next(d for d, x in beams.items() if x is b)
 
 
 def score_r2l(model: Any, vocab: Vocab, syllables: list[str] | tuple[str, ...], candidates: list[str]) -> np.ndarray:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -145,10 +145,6 @@ def compute_scorecard(
     return table
 
 
-def row(table: dict[str, Any], decoder: str) -> dict[str, Any] | None:
-    return next((r for r in table["rows"] if r["decoder"] == decoder), None)
-
-
 def verdict(table: dict[str, Any]) -> dict[str, Any]:
     """The issue's targets, checked on a scorecard: which hold, with the numbers."""
     get = {r["decoder"]: r for r in table["rows"]}
@@ -163,10 +159,3 @@ def verdict(table: dict[str, Any]) -> dict[str, Any]:
         out["bidi_vs_best_exact"] = get["bidi"]["exact_match"] - max(get[d]["exact_match"] for d in ("l2r", "r2l"))
         out["bidi_vs_l2r_last_fifth"] = get["bidi"]["by_position"][-1] - get["l2r"]["by_position"][-1]
     return out
-
-
-def decoders_of(names: Sequence[str]) -> tuple[str, ...]:
-    bad = [n for n in names if n not in DECODERS]
-    if bad:
-        raise DecoderError("unknown decoder {name!r}: use {names}", name=bad[0], names=", ".join(DECODERS))
-    return tuple(names)

@@ -53,6 +53,16 @@ def write_folder(folder: Path, write: Callable[[Path], None]) -> Path:
     return folder
 
 
+def has_version(path: Path, version: int) -> bool:
+    """Whether a JSON artifact written as ``{"version": N, ...}`` is there with this ``version`` (reads its
+    first bytes only; a missing file, or one of another version, is not built)."""
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return f'"version": {version},' in fh.read(40)
+    except OSError:
+        return False
+
+
 def load_or_build(name: str, is_built: Callable[[], bool], build: Callable[[], object], load: Callable[[], T]) -> T:
     """Load an artifact, building it first when it is missing.
 

@@ -27,7 +27,7 @@ from dataclasses import asdict, dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from core.lab.artifacts import atomic_write, load_or_build
+from core.lab.artifacts import atomic_write, has_version, load_or_build
 from core.lab.paths import lab_home
 
 ENTITY_TAGS = {"nr": "person", "ns": "place", "nt": "organisation"}
@@ -198,11 +198,7 @@ def _build() -> None:
 
 
 def _is_built() -> bool:
-    try:
-        with open(path(), encoding="utf-8") as fh:
-            return f'"version": {VERSION},' in fh.read(40)
-    except OSError:
-        return False
+    return has_version(path(), VERSION)
 
 
 @lru_cache(maxsize=2)
