@@ -69,3 +69,21 @@ def save_tiny_pinyin_models() -> None:
         table = scorecard.load_scorecard(small) or scorecard.compute_scorecard(small)
         path = scorecard.scorecard_path(default)
         path.write_text(json.dumps({**table, "spec": {**table["spec"], "size": default.size}}, ensure_ascii=False))
+
+
+def save_tiny_readers(scorecard_size: int = 60) -> None:
+    """Both readers under the page's names, as tiny presets (seconds each), as if the worker had trained
+    them; and the page's scorecard from the first ``scorecard_size`` test questions."""
+    import shutil
+
+    from core.reading_comprehension import scorecard, training
+
+    for encoder in scorecard.ENCODERS:
+        if not training.is_trained(training.model_name(encoder)):
+            if not training.is_trained(training.model_name(encoder, "tiny")):
+                training.train(encoder, "tiny")
+            folder = training.model_folder(training.model_name(encoder))
+            shutil.rmtree(folder, ignore_errors=True)
+            shutil.copytree(training.model_folder(training.model_name(encoder, "tiny")), folder)
+    if scorecard.load_scorecard() is None:
+        scorecard.compute_scorecard(size=scorecard_size)

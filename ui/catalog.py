@@ -112,4 +112,17 @@ PAGES: tuple[PageEntry, ...] = (
         ),
         "Zhou, Zhang and Zong, TACL 2019; kexue.fm 6877",
     ),
+    PageEntry(
+        "pages/reading_comprehension.py",
+        N_("Reading comprehension"),
+        ":material/menu_book:",
+        "reading-comprehension",
+        N_(
+            "Where does a convolutional reader look for an answer? Su's DGCNN, trained here on questions made from "
+            "People's Daily, answers 谁/哪里/哪个机构 questions about a Chinese passage: start and end "
+            "probabilities over every character, the has-an-answer gate, the question's attention, the receptive "
+            "field of its dilations, scored against a BiLSTM twin and two heuristics."
+        ),
+        "kexue.fm 5409, 6906",
+    ),
 )

@@ -35,6 +35,13 @@ from core.perturbed_masking.impact import SentenceAnalysis, analyse, corpus_uas_
 from core.vae import model as vae
 
 
+def _card_stamp(folder) -> float:  # noqa: ANN001 - a Path
+    """When a trained model's card was written (0 if not yet): part of a cache key, so a model retrained
+    under the same id misses the cache."""
+    card = folder / "card.json"
+    return card.stat().st_mtime if card.exists() else 0.0
+
+
 @st.cache_resource(show_spinner=False, max_entries=4)
 def classifier(model_id: str) -> TextClassifier | ImageClassifier:
     """One classifier per id per server process, shared by every session (never mutated)."""
@@ -197,19 +204,14 @@ def language_model(model_id: str):  # noqa: ANN201 - core.decoding.models.Langua
     retrained here under the same id is a new entry (its card's time is part of the key)."""
     from core.decoding.training import model_folder
 
-    card = model_folder(model_id) / "card.json"
-    return _language_model(model_id, card.stat().st_mtime if card.exists() else 0.0)
+    return _language_model(model_id, _card_stamp(model_folder(model_id)))
 
 
 def pinyin_models_stamp() -> tuple[float, ...]:
     """When each pinyin model was last saved (0 if not yet): part of the decoding cache's key."""
     from core.bidirectional.training import model_folder, model_name
 
-    stamps = []
-    for kind in ("l2r", "r2l", "bidi"):
-        card = model_folder(model_name(kind)) / "card.json"
-        stamps.append(card.stat().st_mtime if card.exists() else 0.0)
-    return tuple(stamps)
+    return tuple(_card_stamp(model_folder(model_name(kind))) for kind in ("l2r", "r2l", "bidi"))
 
 
 @st.cache_data(show_spinner=False, max_entries=128)
@@ -222,3 +224,31 @@ def _pinyin_decoding(syllables: tuple[str, ...], beam: int, reference: str | Non
 def pinyin_decoding(syllables: tuple[str, ...], beam: int, reference: str | None) -> dict:
     """Every available decoder on one input (cached per input, width and model versions)."""
     return _pinyin_decoding(syllables, beam, reference, pinyin_models_stamp())
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _reading_answer(name: str, passage: str, question: str, stamp: float) -> dict:
+    from core.reading_comprehension.reader import answer
+
+    return answer(name, [(passage, question)])[0]
+
+
+def reading_answer(name: str, passage: str, question: str) -> dict:
+    """The reader's answer with its details (cached per reader version, passage and question)."""
+    from core.reading_comprehension.training import model_folder
+
+    return _reading_answer(name, passage, question, _card_stamp(model_folder(name)))
+
+
+@st.cache_data(show_spinner=False, max_entries=2)
+def _reading_examples(stamp: float) -> tuple:
+    from core.reading_comprehension.reader import examples
+
+    return examples()
+
+
+def reading_examples() -> tuple:
+    """The test questions the page offers as examples (empty until the questions are built)."""
+    from core.reading_comprehension.data import path
+
+    return _reading_examples(path().stat().st_mtime if path().exists() else 0.0)

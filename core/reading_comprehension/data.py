@@ -197,7 +197,7 @@ def _build() -> None:
     atomic_write(path(), lambda p: p.write_text(payload, encoding="utf-8"))
 
 
-def _is_built() -> bool:
+def is_built() -> bool:
     return has_version(path(), VERSION)
 
 
@@ -215,7 +215,7 @@ def _load(home: str) -> dict[str, tuple[Question, ...]]:
 
 def load() -> dict[str, tuple[Question, ...]]:
     """The training, validation and test questions (built on first use, under a lock)."""
-    return load_or_build("reading-comprehension-questions", _is_built, _build, lambda: _load(str(lab_home())))
+    return load_or_build("reading-comprehension-questions", is_built, _build, lambda: _load(str(lab_home())))
 
 
 def counts(splits: dict[str, tuple[Question, ...]]) -> dict[str, dict[str, int]]:

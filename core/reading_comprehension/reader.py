@@ -87,3 +87,19 @@ def answer(name: str, passages_and_questions: list[tuple[str, str]]) -> list[dic
     model, vocab = reader(name)
     questions = [Question(p, q, "", "", (), -1) for p, q in passages_and_questions]
     return predict(model, vocab, questions, details=True)
+
+
+def examples() -> tuple[Question, ...]:
+    """The page's examples: one answerable test question per test window, in window order (empty until the
+    questions are built, which the first reader's training does)."""
+    from core.reading_comprehension.data import is_built, load
+
+    if not is_built():
+        return ()
+    seen: set[int] = set()
+    out = []
+    for q in load()["test"]:
+        if q.has_answer and q.window not in seen:
+            seen.add(q.window)
+            out.append(q)
+    return tuple(out)

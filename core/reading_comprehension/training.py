@@ -19,11 +19,11 @@ from typing import Any
 import numpy as np
 
 from core.lab import trained
+from core.lab.compute import MODEL_LOCK
 from core.lab.errors import LabError
 from core.lab.messages import msg
 from core.lab.progress import Progress
 from core.lab.trained import model_folder
-from core.reading_comprehension.baselines import auc, char_f1
 from core.reading_comprehension.data import Question
 from core.reading_comprehension.features import Vocab, pad
 from core.reading_comprehension.model import ENCODERS, ModelConfig, best_spans, build, save
@@ -124,7 +124,8 @@ def predict(
     for at in range(0, len(order), batch):
         idx = order[at : at + batch]
         arrays = batch_arrays(vocab, [questions[i] for i in idx])
-        result = model({k: arrays[k] for k in ("pc", "pw", "qc", "qw")}, training=False)
+        with MODEL_LOCK:  # a reader is shared by every session (core.lab.compute)
+            result = model({k: arrays[k] for k in ("pc", "pw", "qc", "qw")}, training=False)
         start, end = np.asarray(result["start"]), np.asarray(result["end"])
         gate, attention = np.asarray(result["gate"]), np.asarray(result["attention"])
         for row, i in enumerate(idx):
@@ -149,16 +150,9 @@ def predict(
 
 def evaluate(model: Any, vocab: Vocab, questions: Sequence[Question]) -> dict[str, float]:
     """EM and character F1 on the answerable questions, the gate's accuracy (at 0.5) and AUC on all."""
-    found = predict(model, vocab, questions)
-    answerable = [(p, q) for p, q in zip(found, questions, strict=True) if q.has_answer]
-    gates = [p["gate"] for p in found]
-    labels = [q.has_answer for q in questions]
-    return {
-        "em": float(np.mean([p["answer"] == q.answer for p, q in answerable])) if answerable else 0.0,
-        "f1": float(np.mean([char_f1(p["answer"], q.answer) for p, q in answerable])) if answerable else 0.0,
-        "gate_accuracy": float(np.mean([(g > 0.5) == y for g, y in zip(gates, labels, strict=True)])),
-        "gate_auc": auc(gates, labels),
-    }
+    from core.reading_comprehension.scorecard import score_answers
+
+    return score_answers(predict(model, vocab, questions), list(questions))
 
 
 def step_function(model: Any, optimizer: Any) -> Callable[[dict[str, Any]], Any]:

@@ -286,6 +286,7 @@ PAGES = {
     "decoding": "Decoding that never stops",
     "recompute": "Recompute",
     "bidirectional": "Bidirectional decoding",
+    "reading_comprehension": "Reading comprehension with DGCNN",
 }
 
 
@@ -316,6 +317,10 @@ def test_each_page_in_both_languages(name, lang, monkeypatch):
         from tests.helpers import save_tiny_pinyin_models
 
         save_tiny_pinyin_models()
+    if name == "reading_comprehension":  # its readers and scorecard (tiny presets)
+        from tests.helpers import save_tiny_readers
+
+        save_tiny_readers()
     at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=TIMEOUT)
     at.query_params["hl"] = lang
     at.run()

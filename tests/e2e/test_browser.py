@@ -196,6 +196,7 @@ FRESH_PAGES = {
     "decoding": "Preparing SmolLM2-135M-Instruct",
     "recompute": "Preparing the recompute measurements",
     "bidirectional": "Preparing the pinyin model pinyin-l2r",
+    "reading-comprehension": "Preparing the reader qa-dgcnn",
 }
 
 
@@ -227,7 +228,17 @@ def test_a_fresh_lab_queues_its_defaults_and_every_page_opens_within_10_s(browse
 
 # Both languages in a real browser: hl= in the link, the browser's own language, the sidebar switch.
 
-NAV_ZH = ("首页", "扰动掩码", "积分梯度", "优化器", "变分自编码器的几何", "停不下来的解码", "重计算", "双向解码")
+NAV_ZH = (
+    "首页",
+    "扰动掩码",
+    "积分梯度",
+    "优化器",
+    "变分自编码器的几何",
+    "停不下来的解码",
+    "重计算",
+    "双向解码",
+    "阅读理解",
+)
 NAV_EN = (
     "Home",
     "Perturbed masking",
@@ -237,6 +248,7 @@ NAV_EN = (
     "Decoding that never stops",
     "Recompute",
     "Bidirectional decoding",
+    "Reading comprehension",
 )
 BILINGUAL = {
     # name: (url path and settings, heading in Chinese, heading in English, text that shows the result is drawn)
@@ -274,6 +286,12 @@ BILINGUAL = {
         "Bidirectional decoding",
         "按句中位置的字准确率|Character accuracy by position",
     ),
+    "reading-comprehension": (
+        "reading-comprehension?example=2&reader=dgcnn",
+        "用 DGCNN 做阅读理解",
+        "Reading comprehension with DGCNN",
+        "每个字的起点与终点概率|Start and end probability of every character",
+    ),
 }
 
 
@@ -303,6 +321,9 @@ def bilingual_ready(server, tiny_bert_dir, trained_classifiers):
     from tests.helpers import save_tiny_pinyin_models
 
     save_tiny_pinyin_models()  # the bidirectional page's models and scorecard (tiny presets)
+    from tests.helpers import save_tiny_readers
+
+    save_tiny_readers()  # the reading-comprehension page's readers and scorecard (tiny presets)
     return tiny_bert_dir
 
 
@@ -352,6 +373,11 @@ def test_the_browser_language_and_the_switch(server, browser):
     page.wait_for_selector("text=Optimizer lab: Lookahead and LazyOptimizer", timeout=60_000)
     page.wait_for_selector("text=paths up to step 250", timeout=60_000)
     assert page.get_by_label("Steps", exact=True).input_value() == "250"
-    page.wait_for_function("() => location.search.includes('hl=en')", timeout=30_000)
-    assert "function=beale" in page.url and "steps=250" in page.url
+    # The router writes hl= at the start of a run and the page's footer writes its settings at the end; a
+    # run the switch interrupted before its footer leaves the old steps in the address bar until the
+    # English run reaches its own footer, so wait for the address bar's final state, not its first change.
+    page.wait_for_function(
+        "() => location.search.includes('hl=en') && location.search.includes('steps=250')", timeout=60_000
+    )
+    assert "function=beale" in page.url
     context.close()

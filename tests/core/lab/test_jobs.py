@@ -57,6 +57,8 @@ def test_defaults_are_ordered_and_queued_once(monkeypatch):
         "recompute-study",
         "train-pinyin",
         "bidi-scorecard",
+        "train-reader",
+        "rc-scorecard",
     }
     # the decoding page's: SmolLM2 before its table, each LSTM before its table
     kinds = [(p.kind, p.params.get("model") or p.params.get("output")) for p in found]
@@ -66,6 +68,10 @@ def test_defaults_are_ordered_and_queued_once(monkeypatch):
     assert kinds.index(("recompute-study", None)) < kinds.index(("train-lm", "softmax"))
     # the bidirectional page's three models before its scorecard, which decodes with them
     assert kinds.index(("train-pinyin", None)) < kinds.index(("bidi-scorecard", None))
+    # the reading-comprehension page's readers, DGCNN first (it answers), before their scorecard
+    readers = [p.params.get("encoder") for p in found if p.kind == "train-reader"]
+    assert readers == ["dgcnn", "bilstm"]
+    assert kinds.index(("train-reader", None)) < kinds.index(("rc-scorecard", None))
     fake = [Preparation("test-echo", {"x": i}, f"thing {i}", lambda: False, order=i) for i in range(2)]
     monkeypatch.setattr(prepare, "defaults", lambda: fake)
     jobs.register("test-echo", lambda p, c: {})
