@@ -26,7 +26,7 @@ from core.lab.progress import Progress
 from core.lab.trained import model_folder
 from core.reading_comprehension.data import Question
 from core.reading_comprehension.features import Vocab, pad
-from core.reading_comprehension.model import ENCODERS, ModelConfig, best_spans, build, save
+from core.reading_comprehension.model import ENCODERS, ModelConfig, best_spans, build, forward, save
 
 FORMAT = 1
 MAX_ANSWER = 12
@@ -125,7 +125,7 @@ def predict(
         idx = order[at : at + batch]
         arrays = batch_arrays(vocab, [questions[i] for i in idx])
         with MODEL_LOCK:  # a reader is shared by every session (core.lab.compute)
-            result = model({k: arrays[k] for k in ("pc", "pw", "qc", "qw")}, training=False)
+            result = forward(model)({k: arrays[k] for k in ("pc", "pw", "qc", "qw")})
         start, end = np.asarray(result["start"]), np.asarray(result["end"])
         gate, attention = np.asarray(result["gate"]), np.asarray(result["attention"])
         for row, i in enumerate(idx):
