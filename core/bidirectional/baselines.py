@@ -39,7 +39,8 @@ class Unigram:
 class Bigram:
     def __init__(self, training: Sequence[Pair], lam: float = LAMBDA) -> None:
         self.lam = lam
-        self.cands = {syl: list(c) for syl, c in candidates(tuple(training)).items()}
+        by_syl = candidates(tuple(training))
+        self.cands = {syl: list(c) for syl, c in by_syl.items()}
         self.emit = {}
         chars: Counter = Counter()
         self.pairs: Counter = Counter()
@@ -49,7 +50,6 @@ class Bigram:
             chars.update(pair.chars)
             self.pairs.update(zip(seq, seq[1:], strict=False))
             self.prev.update(seq[:-1])
-        by_syl = candidates(tuple(training))
         for syl, counts in by_syl.items():
             for ch, n in counts.items():
                 self.emit[syl, ch] = math.log(n / chars[ch])

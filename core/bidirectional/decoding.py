@@ -114,6 +114,7 @@ def decode_all(
     import time
 
     from core.bidirectional.scorecard import char_accuracy
+    from core.lab.compute import MODEL_LOCK
 
     lab = Decoders(preset)
     rows, trace, waiting = [], [], []
@@ -122,7 +123,8 @@ def decode_all(
             waiting.append(name)
             continue
         started = time.perf_counter()
-        result = lab.decode(name, syllables, beam)
+        with MODEL_LOCK:  # the models are shared by every session (core.lab.compute); one decoder a turn
+            result = lab.decode(name, syllables, beam)
         row = {
             "decoder": name,
             "output": result.output,
