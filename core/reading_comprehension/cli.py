@@ -80,31 +80,26 @@ def cmd_qa(args: argparse.Namespace) -> Iterator[dict[str, Any]]:
 
 
 def _eval(args: argparse.Namespace) -> Iterator[dict[str, Any]]:
-    import numpy as np
-
-    from core.reading_comprehension.baselines import BASELINES, char_f1
+    """The reader and the heuristics on the test split; for the default reader, the page's scorecard (every
+    trained default reader), stored for the page."""
     from core.reading_comprehension.data import load
     from core.reading_comprehension.reader import ReaderError, reader
-    from core.reading_comprehension.training import evaluate
+    from core.reading_comprehension.scorecard import compute_scorecard, score_systems
+    from core.reading_comprehension.training import model_name
 
-    test = load()["test"]
     try:
-        model, vocab = reader(args.model)
+        reader(args.model)
     except ReaderError as exc:
         raise CliError(str(exc)) from None
-    yield {
-        "system": args.model,
-        "questions": len(test),
-        **{k: round(v, 4) for k, v in evaluate(model, vocab, test).items()},
-    }
-    answerable = [q for q in test if q.has_answer]
-    for name, pick in BASELINES.items():
-        found = [pick(q.passage, q.question) for q in answerable]
+    if args.model == model_name("dgcnn") and args.limit is None:
+        rows = compute_scorecard()["rows"]
+    else:
+        rows = score_systems({args.model: args.model}, list(load()["test"][: args.limit]))
+    for row in rows:
         yield {
-            "system": name,
-            "questions": len(answerable),
-            "em": round(float(np.mean([f == q.answer for f, q in zip(found, answerable, strict=True)])), 4),
-            "f1": round(float(np.mean([char_f1(f, q.answer) for f, q in zip(found, answerable, strict=True)])), 4),
+            "system": row["system"],
+            "questions": row["questions"],
+            **{k: round(row[k], 4) for k in ("em", "f1", "gate_accuracy", "gate_auc") if k in row},
         }
 
 
@@ -124,6 +119,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--output", help="write JSON Lines here instead of stdout")
     p.add_argument("--model", default="qa-dgcnn", help="qa-dgcnn (default), qa-bilstm, or a preset's reader")
     p.add_argument("--eval", action="store_true", help="score the reader and the baselines on the test split")
+    p.add_argument("--limit", type=int, help="with --eval: the first N test questions only (a quick look)")
     p.set_defaults(run=cmd_qa)
 
     p = sub.add_parser("train-reader", help="train a reading-comprehension reader (dgcnn or bilstm) as a job")

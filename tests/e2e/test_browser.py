@@ -207,7 +207,7 @@ def test_a_fresh_lab_queues_its_defaults_and_every_page_opens_within_10_s(browse
     home = tmp_path / "fresh-home"
     with serving(home) as url:
         os.environ["KEXUE_LAB_HOME"] = str(home)  # read the fresh home's queue (the fixture restores it)
-        queued = [(j.kind, j.params) for j in reversed(jobs.list_jobs(20)) if j.status == "queued"]
+        queued = [(j.kind, j.params) for j in reversed(jobs.list_jobs(50)) if j.status == "queued"]
         assert queued == [(p.kind, p.params) for p in prepare.defaults()]  # in the order a visitor needs them
         for path, expected in FRESH_PAGES.items():
             page = browser.new_page(viewport={"width": 1400, "height": 1400})
@@ -223,7 +223,7 @@ def test_a_fresh_lab_queues_its_defaults_and_every_page_opens_within_10_s(browse
             page.close()
             assert took < 10, f"/{path} took {took:.1f} s to show {expected!r}"
             assert "Traceback" not in body and "Page not found" not in body
-        assert [(j.kind, j.params) for j in reversed(jobs.list_jobs(20)) if j.status == "queued"] == queued
+        assert [(j.kind, j.params) for j in reversed(jobs.list_jobs(50)) if j.status == "queued"] == queued
 
 
 # Both languages in a real browser: hl= in the link, the browser's own language, the sidebar switch.

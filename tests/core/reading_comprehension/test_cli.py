@@ -70,3 +70,20 @@ def test_a_bad_jsonl_line_and_an_untrained_reader_are_named(session_home, tmp_pa
 def test_train_reader_refuses_an_unknown_encoder(session_home):
     out = run_cli("train-reader", "--encoder", "transformer", home=session_home)
     assert out.returncode == 2 and "the encoder must be one of dgcnn, bilstm" in out.stderr
+
+
+def test_eval_scores_the_reader_beside_the_heuristics(tiny_reader, session_home):
+    from core.reading_comprehension.baselines import frequent
+    from core.reading_comprehension.data import load
+
+    out = run_cli("qa", "--eval", "--model", tiny_reader, "--limit", "40", home=session_home)
+    assert out.returncode == 0, out.stderr
+    rows = [json.loads(line) for line in out.stdout.splitlines()]
+    assert [r["system"] for r in rows] == [tiny_reader, "frequent", "lexical"]
+    test = load()["test"][:40]
+    answerable = [q for q in test if q.has_answer]
+    assert rows[0]["questions"] == 40 and rows[1]["questions"] == len(answerable)
+    assert 0 <= rows[0]["em"] <= rows[0]["f1"] <= 1 and 0 <= rows[0]["gate_auc"] <= 1
+    assert "gate_auc" not in rows[1]  # a heuristic has no gate
+    by_hand = sum(frequent(q.passage, q.question) == q.answer for q in answerable) / len(answerable)
+    assert rows[1]["em"] == pytest.approx(by_hand, abs=1e-4)
