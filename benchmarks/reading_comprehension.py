@@ -1,7 +1,8 @@
 """Reading comprehension: DGCNN against the BiLSTM it replaced, in training speed, accuracy and latency.
 
-1. Training throughput at equal width: both readers built fresh, the same batches of training questions,
-   ``STEPS`` compiled training steps each after two warm-up steps, taking turns in one process;
+1. Training throughput at equal width (``core.reading_comprehension.training.throughput``, which the page's
+   scorecard runs too): both readers built fresh, the same batches of training questions cut as training
+   cuts them, ``STEPS`` compiled training steps each after two warm-up steps, taking turns in one process;
    ``train_speedup_vs_bilstm`` = DGCNN characters/s / BiLSTM characters/s (target >= 3).
 2. Answering latency: a 500-character passage and a question, one batched forward pass (median of 9).
 3. The trained readers (``python -m core train-reader --encoder dgcnn|bilstm``) on the test split: EM and
@@ -22,30 +23,7 @@ import sys
 import time
 
 STEPS = 20
-WIDTH = 128
-
-
-def throughput(training: list, vocab: object, steps: int) -> dict[str, float]:
-    from core.lab.runtime import keras
-    from core.reading_comprehension.model import ModelConfig, build
-    from core.reading_comprehension.training import batch_arrays, length_batches, step_function
-
-    k = keras()
-    batches = [batch_arrays(vocab, g) for g in length_batches(training, 32, 0)[: steps + 2]]
-    chars = sum(int((b["pc"] != 0).sum() + (b["qc"] != 0).sum()) for b in batches[2:])
-    runs = {}
-    for encoder in ("dgcnn", "bilstm"):
-        model = build(ModelConfig(encoder, len(vocab.characters), len(vocab.words), WIDTH, WIDTH))
-        step = step_function(model, k.optimizers.Adam(1e-3))
-        for b in batches[:2]:
-            step(b)
-        runs[encoder] = (step, 0.0)
-    for turn in range(2, len(batches)):  # turns: the machine's noise slows both alike
-        for encoder, (step, seconds) in runs.items():
-            started = time.perf_counter()
-            float(step(batches[turn]))
-            runs[encoder] = (step, seconds + time.perf_counter() - started)
-    return {encoder: chars / seconds for encoder, (_, seconds) in runs.items()}
+WIDTH = 128  # the default preset's
 
 
 def main(preset: str, steps: int = STEPS) -> dict:
@@ -53,7 +31,7 @@ def main(preset: str, steps: int = STEPS) -> dict:
     from core.reading_comprehension.features import Vocab
     from core.reading_comprehension.reader import ReaderError, reader
     from core.reading_comprehension.scorecard import compute_scorecard, load_scorecard
-    from core.reading_comprehension.training import model_name, predict
+    from core.reading_comprehension.training import model_name, predict, throughput
 
     names = {e: model_name(e, preset) for e in ("dgcnn", "bilstm")}
     try:
@@ -64,7 +42,7 @@ def main(preset: str, steps: int = STEPS) -> dict:
     splits = load()
     training = list(splits["training"][:2000])
     vocab = Vocab.build(t for q in training for t in (q.passage, q.question))
-    speed = throughput(training, vocab, steps)
+    speed = throughput(training, vocab, steps, WIDTH)
     result: dict = {
         "dgcnn_train_chars_per_s": round(speed["dgcnn"], 1),
         "bilstm_train_chars_per_s": round(speed["bilstm"], 1),

@@ -269,8 +269,9 @@ def lesson(v: dict) -> None:
         line = _("DGCNN against the BiLSTM: {delta:+.1%} exact match.").format(delta=v["vs_bilstm"])
         if "speedup" in v:
             line += " " + _(
-                "Training speed while each trained: {speedup:.2f}x the BiLSTM's characters per second (target 3x; "
-                "Su's reason for convolutions is their parallelism on a GPU: this is a 2-core CPU)."
+                "Training speed, the two taking turns on the same batches: {speedup:.2f}x the BiLSTM's characters "
+                "per second (target 3x; Su's reason for convolutions is their parallelism on a GPU, and this "
+                "machine's CPU is what the figure measures)."
             ).format(speedup=v["speedup"])
         (st.success if v["vs_bilstm"] >= 0 else st.warning)(line)
 

@@ -26,6 +26,7 @@ from core.lab.progress import Progress
 VERSION = 1
 ENCODERS = ("dgcnn", "bilstm")
 CHUNK = 256  # questions per progress report (and per check for a stop)
+THROUGHPUT_STEPS = 12  # timed training steps per reader for the scorecard's speed comparison
 MARGIN = 0.10  # the issue's target: DGCNN's EM at least this far above every heuristic baseline
 
 # Published anchors: other data sets and metrics, shown as context only. (source, system, figure)
@@ -139,12 +140,22 @@ def compute_scorecard(
     from core.reading_comprehension.data import counts, load
     from core.reading_comprehension.training import model_name
 
+    progress = progress or (lambda _f, _m: None)
     splits = load()
     test = list(splits["test"][:size])
     models = reader_cards()
     rows = score_systems({e: model_name(e) for e in models}, test, progress, should_stop)
     if rows is None:
         return None
+    speed = None
+    if set(ENCODERS) <= models.keys():
+        from core.reading_comprehension.reader import reader
+        from core.reading_comprehension.training import throughput
+
+        progress(0.97, msg("Timing both readers' training steps"))
+        model, vocab = reader(model_name("dgcnn"))
+        steps = THROUGHPUT_STEPS if size is None else 2
+        speed = throughput(splits["training"][: 32 * (steps + 2) * 4], vocab, steps, model.config.width)
     table = {
         "version": VERSION,
         "models": models,
@@ -153,6 +164,7 @@ def compute_scorecard(
         "scored": counts({"test": tuple(test)})["test"],
         "rows": rows,
         "training": {e: _training(e) for e in models},
+        "train_chars_per_second": speed,
     }
     payload = json.dumps(table, ensure_ascii=False)
     atomic_write(path(), lambda p: p.write_text(payload, encoding="utf-8"))
@@ -168,8 +180,8 @@ def _training(encoder: str) -> dict[str, Any]:
 
 def verdict(table: dict[str, Any]) -> dict[str, Any]:
     """The issue's targets on a scorecard: DGCNN's EM over the best baseline (target +10 points), against
-    the BiLSTM (target: not below), and its training speed against the BiLSTM's (target: 3x), as measured
-    while each trained (the benchmark measures the speed in one process, taking turns)."""
+    the BiLSTM (target: not below), and its training speed against the BiLSTM's (target: 3x), measured by
+    the scorecard's job with the two taking turns on the same batches."""
     rows = {r["system"]: r for r in table["rows"]}
     if "dgcnn" not in rows:
         return {}
@@ -181,7 +193,7 @@ def verdict(table: dict[str, Any]) -> dict[str, Any]:
         out["beats_baselines"] = out["over_baseline"] >= MARGIN
     if "bilstm" in rows:
         out["vs_bilstm"] = rows["dgcnn"]["em"] - rows["bilstm"]["em"]
-        speeds = [table["training"].get(e, {}).get("train_chars_per_second") for e in ("dgcnn", "bilstm")]
-        if all(speeds):
-            out["speedup"] = speeds[0] / speeds[1]
+        speed = table.get("train_chars_per_second")
+        if speed:
+            out["speedup"] = speed["dgcnn"] / speed["bilstm"]
     return out

@@ -180,6 +180,34 @@ def step_function(model: Any, optimizer: Any) -> Callable[[dict[str, Any]], Any]
     return step
 
 
+def throughput(
+    questions: Sequence[Question], vocab: Vocab, steps: int, width: int, batch: int = 32
+) -> dict[str, float]:
+    """Training characters per second of DGCNN and the BiLSTM at equal ``width``: both built fresh, the same
+    ``steps`` batches of ``questions`` (cut as the default preset cuts them) after two warm-up steps (the
+    compiled step's traces), the two taking turns step by step so the machine's noise slows both alike."""
+    from core.lab.runtime import keras
+
+    k = keras()
+    limit = PRESETS["default"].max_passage
+    groups = length_batches([cut(q, limit) for q in questions], batch, 0)[: steps + 2]
+    batches = [batch_arrays(vocab, g) for g in groups]
+    chars = sum(int((b["pc"] != 0).sum() + (b["qc"] != 0).sum()) for b in batches[2:])
+    runs = {}
+    for encoder in ENCODERS:
+        model = build(ModelConfig(encoder, len(vocab.characters), len(vocab.words), width, width))
+        step = step_function(model, k.optimizers.Adam(1e-3))
+        for b in batches[:2]:
+            step(b)
+        runs[encoder] = [step, 0.0]
+    for b in batches[2:]:
+        for run in runs.values():
+            started = time.perf_counter()
+            float(run[0](b))
+            run[1] += time.perf_counter() - started
+    return {encoder: chars / seconds for encoder, (_, seconds) in runs.items()}
+
+
 def train(
     encoder: str,
     preset: str = "default",

@@ -45,7 +45,8 @@ def test_the_default_view(tiny_readers):
         "question words near the entity (baseline)",
     ]
     assert list(scorecard["gate_auc"][2:]) == ["—", "—"]  # the heuristics have no gate
-    assert "DGCNN against the BiLSTM" in "\n".join(e.value for e in [*at.success, *at.warning])
+    lesson = "\n".join(e.value for e in [*at.success, *at.warning])
+    assert "DGCNN against the BiLSTM" in lesson and "Training speed, the two taking turns" in lesson
     assert "let a character see 65 characters around it" in shown
     assert "[reading-comprehension link](/reading-comprehension?reader=dgcnn&q=" in shown
     assert len(at.get("download_button")) == 7

@@ -37,14 +37,14 @@ def test_verdict_by_hand():
             {"system": "frequent", "kind": "baseline", "em": 0.33},
             {"system": "lexical", "kind": "baseline", "em": 0.40},
         ],
-        "training": {"dgcnn": {"train_chars_per_second": 3000.0}, "bilstm": {"train_chars_per_second": 1000.0}},
+        "train_chars_per_second": {"dgcnn": 3000.0, "bilstm": 1000.0},
     }
     v = verdict(table)
     assert v["best_baseline"] == "lexical" and v["over_baseline"] == pytest.approx(0.15) and v["beats_baselines"]
     assert v["vs_bilstm"] == pytest.approx(0.05) and v["speedup"] == pytest.approx(3.0)
     table["rows"][0]["em"] = 0.45
     assert not verdict(table)["beats_baselines"]
-    assert verdict({"rows": table["rows"][1:], "training": {}}) == {}  # no DGCNN, no verdict
+    assert verdict({"rows": table["rows"][1:]}) == {}  # no DGCNN, no verdict
 
 
 def test_marks_by_hand():
