@@ -283,13 +283,15 @@ def models_section() -> None:
     with st.expander(_("The readers: how they were trained")):
         st.markdown(
             _(
-                "Both readers embed each character plus the jieba word it belongs to (the word vector projected to "
-                "the character width and added), pool the question into one vector by attention, join it to every "
-                "passage position and predict start and end probabilities per character, multiplied by a "
-                "passage-level gate. DGCNN encodes with dilated gated residual convolutions (question: dilations "
-                "1, 2, 1; passage: 1, 2, 4, 8, 16, 1); the BiLSTM with one bidirectional LSTM each, of the same "
-                "width. Trained with focal loss on start and end plus the gate's cross-entropy, Adam with a moving "
-                "average of the weights, training passages cut to 800 characters around the answer."
+                "Both readers embed each character plus the jieba word it belongs to (the word vector projected "
+                "to the character width and added), pool the question into one vector by attention, join it and "
+                "two co-occurrence features (does the character, does its word, occur in the question: Su's "
+                "hand-made features) to every passage position and predict start and end probabilities per "
+                "character, multiplied by a passage-level gate. DGCNN encodes with dilated gated residual "
+                "convolutions (question: dilations 1, 2, 1; passage: 1, 2, 4, 8, 16, 1); the BiLSTM with one "
+                "bidirectional LSTM each, of the same width. Trained with focal loss on start and end plus the "
+                "gate's cross-entropy, Adam with a moving average of the weights, training passages cut to 800 "
+                "characters around the answer."
             )
         )
         st.dataframe(

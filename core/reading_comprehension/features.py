@@ -77,6 +77,27 @@ class Vocab:
         return cls(data["characters"], data["words"])
 
 
+# Not evidence of a match: punctuation, function characters and the question words themselves.
+_NO_MATCH = frozenset("的了是在和与及对为把被，。、；：“”（）《》！？　 谁哪里个机构")
+
+
+def overlap(passage: str, question: str) -> np.ndarray:
+    """Su's co-occurrence features (kexue.fm 5409), per passage character [len(passage), 2]: whether the
+    character occurs in the question, and whether its jieba word does (function characters, punctuation and
+    the question words never count). The question sentence is not in its passage, so these mark the
+    other places that share its words: where the lexical baseline looks, and what one pooled question
+    vector cannot point at."""
+    chars = set(question) - _NO_MATCH
+    words = {w for w in segment(question) if not set(w) <= _NO_MATCH}
+    out = np.zeros((len(passage), 2), dtype=np.float32)
+    out[:, 0] = [c in chars for c in passage]
+    at = 0
+    for w in segment(passage):
+        out[at : at + len(w), 1] = w in words
+        at += len(w)
+    return out
+
+
 def pad(rows: list[np.ndarray]) -> np.ndarray:
     """Right-padded with ``PAD_ID`` to the longest row: [len(rows), longest]."""
     out = np.full((len(rows), max(len(r) for r in rows)), PAD_ID, dtype=np.int32)

@@ -8,8 +8,11 @@ Shapes: B questions, P passage characters, Q question characters, d the model wi
   gate g; out = x * (1 - sigmoid(g)) + h * sigmoid(g); padding zeroed before and after.
 * Question: blocks with dilations 1, 2, 1, then attention pooling (a softmax over positions of
   v^T tanh(W h), masked) to one vector [B, d].
-* Passage: the question vector concatenated at every position and projected back to d, blocks with
-  dilations 1, 2, 4, 8, 16, 1, the question vector concatenated again.
+* Passage: the question vector and Su's two co-occurrence features (does the character, does its jieba
+  word, occur in the question: ``features.overlap``) concatenated at every position and projected back to
+  d, blocks with dilations 1, 2, 4, 8, 16, 1, the question vector concatenated again. Without the
+  features a DGCNN trained here for 8 epochs stayed at 21% validation EM, below both heuristics: one
+  pooled question vector cannot say where in the passage the question's other words are.
 * Output: per character the start and end probabilities (sigmoids), each multiplied by the passage's
   "has an answer" gate, a sigmoid on an attention pooling of the passage.
 
@@ -32,6 +35,8 @@ PAD_ID, UNK_ID = 0, 1
 QUESTION_DILATIONS = (1, 2, 1)
 PASSAGE_DILATIONS = (1, 2, 4, 8, 16, 1)
 ENCODERS = ("dgcnn", "bilstm")
+INPUTS = ("pc", "pw", "qc", "qw", "pm")
+FEATURES = 2  # the co-occurrence features per passage character (features.overlap)
 
 
 @dataclass(frozen=True)
@@ -55,7 +60,8 @@ def receptive_field(dilations: tuple[int, ...] = PASSAGE_DILATIONS, kernel: int 
 
 
 def build(config: ModelConfig) -> Any:
-    """The model: inputs ``pc``, ``pw`` [B, P] and ``qc``, ``qw`` [B, Q] (character and word ids, 0 = padding);
+    """The model: inputs ``pc``, ``pw`` [B, P] and ``qc``, ``qw`` [B, Q] (character and word ids, 0 = padding)
+    and ``pm`` [B, P, FEATURES] (the passage's co-occurrence features, joined to the question vector);
     outputs ``start``, ``end`` [B, P] (gated probabilities), ``gate`` [B], ``attention`` [B, Q] (the
     question's pooling weights)."""
     k = keras()
@@ -124,7 +130,8 @@ def build(config: ModelConfig) -> Any:
             q_vec, q_weights = self.q_pool(q, q_mask)  # [B, d], [B, Q]
             p = self.embed(inputs["pc"], inputs["pw"])
             tiled = ops.broadcast_to(q_vec[:, None, :], ops.shape(p))
-            p = self.merge(ops.concatenate([p, tiled], axis=-1)) * ops.cast(p_mask, p.dtype)[:, :, None]
+            features = ops.cast(inputs["pm"], p.dtype)
+            p = self.merge(ops.concatenate([p, tiled, features], axis=-1)) * ops.cast(p_mask, p.dtype)[:, :, None]
             p = self.encode(p, p_mask, "p_blocks", training)
             p_vec, _ = self.p_pool(p, p_mask)
             gate = ops.sigmoid(ops.squeeze(self.gate(ops.concatenate([p_vec, q_vec], axis=-1)), -1))  # [B]
@@ -136,7 +143,7 @@ def build(config: ModelConfig) -> Any:
 
     model = Reader()
     one = np.ones((1, 4), dtype=np.int32)
-    model({"pc": one, "pw": one, "qc": one, "qw": one})
+    model({"pc": one, "pw": one, "qc": one, "qw": one, "pm": np.zeros((1, 4, FEATURES), dtype=np.float32)})
     return model
 
 
@@ -148,7 +155,10 @@ def forward(model: Any) -> Any:
     if compiled is None:
         import tensorflow as tf
 
-        compiled = tf.function(lambda inputs: model(inputs, training=False), reduce_retracing=True)
+        def call(inputs: Any) -> Any:
+            return model(inputs, training=False)
+
+        compiled = tf.function(call, reduce_retracing=True, autograph=False)
         model._lab_forward = compiled
     return compiled
 

@@ -1,7 +1,8 @@
 """Training and scoring the reader (DGCNN or the BiLSTM baseline): seeded, saved with its card.
 
 As the Keras release does: focal loss (gamma 2) on the gated start and end probabilities against every
-gold occurrence, plus the gate's own cross-entropy; Adam with an exponential moving average of the
+gold occurrence (summed over the passage, so the one or two answer characters weigh as much as the gate),
+plus the gate's own cross-entropy; Adam with an exponential moving average of the
 weights (Keras' ``use_ema``), whose averaged weights are the ones saved. Training passages longer than
 the preset's limit are cut to a window around the first answer (scoring reads whole passages: the
 convolutions take any length). Batches hold passages of similar length.
@@ -25,10 +26,19 @@ from core.lab.messages import msg
 from core.lab.progress import Progress
 from core.lab.trained import model_folder
 from core.reading_comprehension.data import Question
-from core.reading_comprehension.features import Vocab, pad
-from core.reading_comprehension.model import ENCODERS, ModelConfig, best_spans, build, forward, save
+from core.reading_comprehension.features import Vocab, overlap, pad
+from core.reading_comprehension.model import (
+    ENCODERS,
+    FEATURES,
+    INPUTS,
+    ModelConfig,
+    best_spans,
+    build,
+    forward,
+    save,
+)
 
-FORMAT = 1
+FORMAT = 2  # 2: the co-occurrence features (an input of format 1's readers did not have)
 MAX_ANSWER = 12
 TINY_STEPS = 20
 
@@ -51,7 +61,7 @@ class Preset:
 PRESETS = {
     "tiny": Preset("tiny", 16, 0.0, batch=8, learning_rate=5e-3, max_passage=300, questions=200),
     "quick": Preset("quick", 64, 1.0, questions=4000),
-    "default": Preset("default", 128, 8.0),
+    "default": Preset("default", 128, 3.0),
 }
 
 
@@ -88,11 +98,15 @@ def cut(q: Question, limit: int) -> Question:
 
 
 def batch_arrays(vocab: Vocab, group: Sequence[Question]) -> dict[str, np.ndarray]:
-    """Inputs (pc, pw, qc, qw) and targets (start, end [B, P] with a 1 at every gold occurrence; has [B])."""
+    """Inputs (pc, pw, qc, qw, pm) and targets (start, end [B, P] with a 1 at every gold occurrence; has
+    [B])."""
     p = [vocab.encode(q.passage) for q in group]
     qs = [vocab.encode(q.question) for q in group]
     out = {"pc": pad([a for a, _ in p]), "pw": pad([b for _, b in p]), "qc": pad([a for a, _ in qs])}
     out["qw"] = pad([b for _, b in qs])
+    out["pm"] = np.zeros((*out["pc"].shape, FEATURES), dtype=np.float32)
+    for row, q in enumerate(group):
+        out["pm"][row, : len(q.passage)] = overlap(q.passage, q.question)
     start = np.zeros(out["pc"].shape, dtype=np.float32)
     end = np.zeros_like(start)
     for row, q in enumerate(group):
@@ -125,7 +139,7 @@ def predict(
         idx = order[at : at + batch]
         arrays = batch_arrays(vocab, [questions[i] for i in idx])
         with MODEL_LOCK:  # a reader is shared by every session (core.lab.compute)
-            result = forward(model)({k: arrays[k] for k in ("pc", "pw", "qc", "qw")})
+            result = forward(model)({k: arrays[k] for k in INPUTS})
         start, end = np.asarray(result["start"]), np.asarray(result["end"])
         gate, attention = np.asarray(result["gate"]), np.asarray(result["attention"])
         for row, i in enumerate(idx):
@@ -157,19 +171,21 @@ def evaluate(model: Any, vocab: Vocab, questions: Sequence[Question]) -> dict[st
 
 def step_function(model: Any, optimizer: Any) -> Callable[[dict[str, Any]], Any]:
     """One compiled training step on a batch of :func:`batch_arrays`: focal loss (gamma 2) on the gated start
-    and end probabilities, plus the gate's cross-entropy; returns the loss."""
+    and end probabilities (summed per passage), plus the gate's cross-entropy; returns the loss."""
     import tensorflow as tf
 
     def focal(y: Any, prob: Any, mask: Any) -> Any:
         prob = tf.clip_by_value(prob, 1e-7, 1 - 1e-7)
         loss = -(y * (1 - prob) ** 2 * tf.math.log(prob) + (1 - y) * prob**2 * tf.math.log(1 - prob))
-        return tf.reduce_sum(loss * mask) / tf.reduce_sum(mask)
+        # summed over the passage, averaged over the batch: a mean over positions would weigh the one or two
+        # answer characters of a passage by 1/its length, and the gate's loss would drive the shared encoder
+        return tf.reduce_sum(loss * mask) / tf.cast(tf.shape(y)[0], loss.dtype)
 
     @tf.function(reduce_retracing=True)
     def step(arrays: dict[str, Any]) -> Any:
         mask = tf.cast(tf.not_equal(arrays["pc"], 0), "float32")
         with tf.GradientTape() as tape:
-            out = model({k_: arrays[k_] for k_ in ("pc", "pw", "qc", "qw")}, training=True)
+            out = model({k_: arrays[k_] for k_ in INPUTS}, training=True)
             gate = tf.clip_by_value(out["gate"], 1e-7, 1 - 1e-7)
             gate_loss = -tf.reduce_mean(arrays["has"] * tf.math.log(gate) + (1 - arrays["has"]) * tf.math.log(1 - gate))
             loss = focal(arrays["start"], out["start"], mask) + focal(arrays["end"], out["end"], mask) + gate_loss

@@ -31,12 +31,15 @@ def test_padding_changes_nothing_and_probabilities_are_gated(encoder):
     rng = np.random.default_rng(0)
     pc, pw = rng.integers(2, 30, (1, 11)), rng.integers(2, 20, (1, 11))
     qc, qw = rng.integers(2, 30, (1, 5)), rng.integers(2, 20, (1, 5))
-    plain = model({"pc": pc, "pw": pw, "qc": qc, "qw": qw})
+    pm = rng.integers(0, 2, (1, 11, 2)).astype("float32")
+    plain = model({"pc": pc, "pw": pw, "qc": qc, "qw": qw, "pm": pm})
 
     def padded(x, n):
-        return np.concatenate([x, np.zeros((1, n), dtype=x.dtype)], axis=1)
+        return np.concatenate([x, np.zeros((1, n, *x.shape[2:]), dtype=x.dtype)], axis=1)
 
-    more = model({"pc": padded(pc, 6), "pw": padded(pw, 6), "qc": padded(qc, 3), "qw": padded(qw, 3)})
+    more = model(
+        {"pc": padded(pc, 6), "pw": padded(pw, 6), "qc": padded(qc, 3), "qw": padded(qw, 3), "pm": padded(pm, 6)}
+    )
     for key in ("start", "end"):
         assert np.allclose(np.asarray(more[key])[0, :11], np.asarray(plain[key])[0], atol=1e-5)
         assert np.all(np.asarray(more[key])[0, 11:] == 0)
@@ -68,3 +71,30 @@ def test_batch_targets_mark_every_gold_occurrence():
     assert arrays["start"][1].sum() == 0 and arrays["has"].tolist() == [1.0, 0.0]
     chars, words = vocab.encode("北京很大")
     assert chars[0] != chars[1] and words[0] == words[1] == vocab.word_id["北京"]  # 北 and 京 share 北京
+
+
+def test_overlap_features_by_hand():
+    from core.reading_comprehension.features import overlap, segment
+
+    passage, question = "北京很大。上海很大。", "哪里很大？"
+    feats = overlap(passage, question)
+    assert feats.shape == (10, 2)
+    # 很 and 大 occur in the question (哪, 里, ？ never count, 。 is punctuation)
+    assert feats[:, 0].tolist() == [0, 0, 1, 1, 0, 0, 0, 1, 1, 0]
+    words = segment(passage)
+    shared = {w for w in segment(question)} - {"哪里", "？"}
+    expected = [float(w in shared) for w in words for _ in w]
+    assert feats[:, 1].tolist() == expected
+    assert overlap("他来了。", "谁来了？")[:, 0].tolist() == [0, 1, 0, 0]  # 了 is a function character
+
+
+def test_batches_carry_the_overlap_padded():
+    vocab = Vocab.build(["北京很大。", "哪里很大？"])
+    qs = [
+        Question("北京很大。", "哪里很大？", "北京", "place", ((0, 1),), 0),
+        Question("他来了。北京很大。", "谁来了？", "", "person", (), 1),
+    ]
+    arrays = batch_arrays(vocab, qs)
+    assert arrays["pm"].shape == (2, 9, 2)
+    assert arrays["pm"][0, 5:].sum() == 0  # padding has no features
+    assert arrays["pm"][0, :, 0].tolist()[:5] == [0, 0, 1, 1, 0]
