@@ -20,6 +20,7 @@ from ui.downloads import download_panel
 from ui.i18n import N_, _, error, headers, text
 from ui.loaders import pinyin_decoding
 from ui.share import number, seed_state, share_footer
+from ui.tables import score_table
 
 URL_PATH = "bidirectional"
 DEFAULT_TEXT = "他一直想拍一部好的电影"  # the first held-out clause: a reference to score against
@@ -158,20 +159,7 @@ def scorecard_section() -> list:
         }
         for r in table["rows"]
     ]
-    pct = {
-        k: st.column_config.NumberColumn(_(SCORE_COLUMNS[k]), format="percent")
-        for k in ("char", "exact", "first", "last")
-    }
-    st.dataframe(
-        pd.DataFrame(rows),
-        hide_index=True,
-        width="stretch",
-        column_config={
-            **headers(SCORE_COLUMNS),
-            **pct,
-            "speed": st.column_config.NumberColumn(_(SPEED), format="%.0f"),
-        },
-    )
+    score_table(rows, SCORE_COLUMNS, percent=("char", "exact", "first", "last"), rates=("speed",))
     v = verdict(table)
     if v:
         lesson(table, v)

@@ -21,6 +21,7 @@ from ui.downloads import download_panel
 from ui.i18n import N_, _, error, headers, text
 from ui.loaders import reading_answer, reading_examples
 from ui.share import number, seed_state, share_footer
+from ui.tables import score_table
 from ui.text import md_escape
 
 URL_PATH = "reading-comprehension"
@@ -39,14 +40,13 @@ SYSTEMS = {
     "lexical": N_("question words near the entity (baseline)"),
 }
 SPAN_COLUMNS = {"rank": N_("rank"), "text": N_("span"), "start": N_("start"), "end": N_("end"), "score": N_("score")}
-SPEED = N_("questions / s")
 SCORE_COLUMNS = {
     "system": N_("system"),
-    "em": N_("exact match"),
+    "em": N_("exact match (EM)"),
     "f1": N_("character F1"),
     "gate_accuracy": N_("gate accuracy"),
     "gate_auc": N_("gate AUC"),
-    "speed": SPEED,
+    "speed": N_("questions / s"),
 }
 ANCHOR_COLUMNS = {"source": N_("data set"), "system": N_("system"), "figure": N_("published figure")}
 
@@ -213,30 +213,25 @@ def scorecard_section() -> list:
     rows = [
         {
             "system": system_name(r["system"]),
-            "em": 100 * r["em"],
-            "f1": 100 * r["f1"],
+            "em": r["em"],
+            "f1": r["f1"],
             "gate_accuracy": f"{r['gate_accuracy']:.1%}" if "gate_accuracy" in r else "—",
             "gate_auc": f"{r['gate_auc']:.3f}" if "gate_auc" in r else "—",  # the baselines have no gate
             "speed": r["questions_per_second"],
         }
         for r in table["rows"]
     ]
-    pct = {k: st.column_config.NumberColumn(_(SCORE_COLUMNS[k]), format="%.1f%%") for k in ("em", "f1")}
-    st.dataframe(
-        pd.DataFrame(rows),
-        hide_index=True,
-        width="stretch",
-        column_config={
-            **headers(SCORE_COLUMNS),
-            **pct,
-            "speed": st.column_config.NumberColumn(_(SPEED), format="%.0f"),
-        },
-    )
+    score_table(rows, SCORE_COLUMNS, percent=("em", "f1"), rates=("speed",))
     lesson(verdict(table))
     fig = figs.scorecard_bars(
         table["rows"],
         {k: _(v) for k, v in SYSTEMS.items()},
-        {"title": _("Test exact match and character F1"), "em": _("exact match"), "f1": _("character F1"), "y": ""},
+        {
+            "title": _("Test exact match and character F1"),
+            "em": _("exact match (EM)"),
+            "f1": _("character F1"),
+            "y": "",
+        },
     )
     st.plotly_chart(fig, key="rc.scores", width="stretch")
     st.markdown(_("**Published figures, for context** (other data sets and metrics: not comparable)"))

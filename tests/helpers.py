@@ -48,21 +48,28 @@ def prepare_now(prep) -> None:
     assert prep.ready()
 
 
-def save_tiny_pinyin_models() -> None:
-    """The three pinyin models under the page's names, as tiny presets (seconds each), as if the worker had
-    trained them; and the page's default scorecard from 12 held-out clauses."""
-    import json
+def install_tiny(training, kinds) -> None:  # noqa: ANN001 - a technique's training module
+    """Each kind's tiny preset (trained here if missing, seconds each) copied under the default model's name,
+    as if the worker had trained the default; a default already there is kept."""
     import shutil
 
-    from core.bidirectional import scorecard, training
-
-    for kind in ("l2r", "r2l", "bidi"):
+    for kind in kinds:
         if not training.is_trained(training.model_name(kind)):
             if not training.is_trained(training.model_name(kind, "tiny")):
                 training.train(kind, "tiny")
             folder = training.model_folder(training.model_name(kind))
             shutil.rmtree(folder, ignore_errors=True)
             shutil.copytree(training.model_folder(training.model_name(kind, "tiny")), folder)
+
+
+def save_tiny_pinyin_models() -> None:
+    """The three pinyin models under the page's names, as tiny presets (seconds each), as if the worker had
+    trained them; and the page's default scorecard from 12 held-out clauses."""
+    import json
+
+    from core.bidirectional import scorecard, training
+
+    install_tiny(training, ("l2r", "r2l", "bidi"))
     default = scorecard.ScorecardSpec()
     if scorecard.load_scorecard(default) is None:
         small = scorecard.ScorecardSpec(size=12)
@@ -74,16 +81,8 @@ def save_tiny_pinyin_models() -> None:
 def save_tiny_readers(scorecard_size: int = 60) -> None:
     """Both readers under the page's names, as tiny presets (seconds each), as if the worker had trained
     them; and the page's scorecard from the first ``scorecard_size`` test questions."""
-    import shutil
-
     from core.reading_comprehension import scorecard, training
 
-    for encoder in scorecard.ENCODERS:
-        if not training.is_trained(training.model_name(encoder)):
-            if not training.is_trained(training.model_name(encoder, "tiny")):
-                training.train(encoder, "tiny")
-            folder = training.model_folder(training.model_name(encoder))
-            shutil.rmtree(folder, ignore_errors=True)
-            shutil.copytree(training.model_folder(training.model_name(encoder, "tiny")), folder)
+    install_tiny(training, scorecard.ENCODERS)
     if scorecard.load_scorecard() is None:
         scorecard.compute_scorecard(size=scorecard_size)

@@ -19,6 +19,9 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
+
+import numpy as np
 
 from core.reading_comprehension.data import ENTITY_TAGS, QUESTION_WORDS
 
@@ -108,6 +111,22 @@ def lexical(passage: str, question: str) -> str:
 
 
 BASELINES = {"frequent": frequent, "lexical": lexical}
+
+
+def score_answers(found: list[dict[str, Any]], questions: list[Any]) -> dict[str, float]:
+    """EM and character F1 over the answerable questions; with gates in ``found``, the gate's accuracy (at
+    0.5) and AUC over all questions."""
+    answerable = [(f, q) for f, q in zip(found, questions, strict=True) if q.has_answer]
+    out = {
+        "em": float(np.mean([exact_match(f["answer"], q.answer) for f, q in answerable])) if answerable else 0.0,
+        "f1": float(np.mean([char_f1(f["answer"], q.answer) for f, q in answerable])) if answerable else 0.0,
+    }
+    if found and "gate" in found[0]:
+        gates = [f["gate"] for f in found]
+        labels = [q.has_answer for q in questions]
+        out["gate_accuracy"] = float(np.mean([(g > 0.5) == y for g, y in zip(gates, labels, strict=True)]))
+        out["gate_auc"] = auc(gates, labels)
+    return out
 
 
 def exact_match(prediction: str, answer: str) -> float:

@@ -139,7 +139,13 @@ def attention_bars(question: str, weights: Sequence[float], labels: Labels) -> g
         title=labels["title"],
         height=300,
         margin={"l": 60, "r": 20, "t": 50, "b": 40},
-        xaxis={"tickvals": list(range(len(question))), "ticktext": chars, "tickfont": {"size": 14}, "tickangle": 0},
+        # one character a tick, never rotated: the font shrinks for a long question (half the page is ~380 px)
+        xaxis={
+            "tickvals": list(range(len(question))),
+            "ticktext": chars,
+            "tickfont": {"size": min(14, max(7, 380 // max(len(question), 1)))},
+            "tickangle": 0,
+        },
         yaxis={"title": labels["y"]},
         bargap=0.15,
     )

@@ -15,8 +15,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from core.lab import trained
 from core.lab.artifacts import atomic_write
 from core.lab.messages import N_, msg
@@ -66,24 +64,6 @@ def load_scorecard() -> dict[str, Any] | None:
     return table
 
 
-def score_answers(found: list[dict[str, Any]], questions: list[Any]) -> dict[str, float]:
-    """EM and character F1 over the answerable questions; with gates in ``found``, the gate's accuracy (at
-    0.5) and AUC over all questions."""
-    from core.reading_comprehension.baselines import auc, char_f1
-
-    answerable = [(f, q) for f, q in zip(found, questions, strict=True) if q.has_answer]
-    out = {
-        "em": float(np.mean([f["answer"] == q.answer for f, q in answerable])) if answerable else 0.0,
-        "f1": float(np.mean([char_f1(f["answer"], q.answer) for f, q in answerable])) if answerable else 0.0,
-    }
-    if found and "gate" in found[0]:
-        gates = [f["gate"] for f in found]
-        labels = [q.has_answer for q in questions]
-        out["gate_accuracy"] = float(np.mean([(g > 0.5) == y for g, y in zip(gates, labels, strict=True)]))
-        out["gate_auc"] = auc(gates, labels)
-    return out
-
-
 def score_systems(
     readers: dict[str, str],
     test: list[Any],
@@ -93,7 +73,7 @@ def score_systems(
     """A row per reader (``readers``: system name -> model name) over ``test`` and per heuristic baseline
     over its answerable questions: EM, F1 (and the gate for readers), questions per second, the first 200
     answers. None if stopped."""
-    from core.reading_comprehension.baselines import BASELINES
+    from core.reading_comprehension.baselines import BASELINES, score_answers
     from core.reading_comprehension.reader import reader
     from core.reading_comprehension.training import predict
 
@@ -104,6 +84,7 @@ def score_systems(
     rows = []
     for si, system in enumerate(systems):
         questions = test if system in readers else answerable
+        loaded = reader(readers[system]) if system in readers else None
         found: list[dict[str, Any]] = []
         seconds = 0.0
         for at in range(0, len(questions), CHUNK):
@@ -111,9 +92,8 @@ def score_systems(
                 return None
             part = questions[at : at + CHUNK]
             started = time.perf_counter()
-            if system in readers:
-                model, vocab = reader(readers[system])
-                found += predict(model, vocab, part)
+            if loaded is not None:
+                found += predict(*loaded, part)
             else:
                 found += [{"answer": BASELINES[system](q.passage, q.question)} for q in part]
             seconds += time.perf_counter() - started

@@ -25,6 +25,7 @@ from core.lab.errors import LabError
 from core.lab.messages import msg
 from core.lab.progress import Progress
 from core.lab.trained import model_folder
+from core.reading_comprehension.baselines import score_answers
 from core.reading_comprehension.data import Question
 from core.reading_comprehension.features import Vocab, overlap, pad
 from core.reading_comprehension.model import (
@@ -164,8 +165,6 @@ def predict(
 
 def evaluate(model: Any, vocab: Vocab, questions: Sequence[Question]) -> dict[str, float]:
     """EM and character F1 on the answerable questions, the gate's accuracy (at 0.5) and AUC on all."""
-    from core.reading_comprehension.scorecard import score_answers
-
     return score_answers(predict(model, vocab, questions), list(questions))
 
 

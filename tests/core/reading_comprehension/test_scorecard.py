@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 
 from core.reading_comprehension import figures as figs
+from core.reading_comprehension.baselines import score_answers
 from core.reading_comprehension.data import Question
-from core.reading_comprehension.scorecard import score_answers, verdict
+from core.reading_comprehension.scorecard import verdict
 
 
 def q(answer: str, spans=((0, 1),)) -> Question:
